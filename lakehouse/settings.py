@@ -1,0 +1,131 @@
+"""The one typed settings object: every address, path and tuning knob, read from ``LAKEHOUSE_*`` variables.
+
+Defaults describe the local stack on loopback. Pointing an address at another host (a Kafka cluster, Atlas, a
+Cassandra ring, a Spark master) makes that service external: `lakehouse stack up` then starts nothing for it and
+only checks that it answers. ``LAKEHOUSE_EXTERNAL_SERVICES`` forces the same for an address on loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+SERVICE_NAMES = ("postgres", "redis", "kafka", "cassandra", "mongo", "nats")
+LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_port(address: str, default_port: int) -> tuple[str, int]:
+    """Host and port of ``scheme://user@host:port/...`` or ``host:port`` (the first one of a list)."""
+    first = address.split(",")[0].strip()
+    parsed = urlsplit(first if "://" in first else f"//{first}")
+    return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # Where the local stack keeps data and logs, and where the lakehouse lives by default (git-ignored).
+    home: Path = Path("var")
+    # Downloaded and built artifacts shared by every clone on this machine (jars, the FerretDB binary).
+    cache_dir: Path = Path.home() / ".cache" / "lakehouse"
+    # Root of the Delta tables: a local folder by default, an object-store URI (s3a://, abfss://) on a cluster.
+    lake_root: str = ""
+
+    postgres_url: str = "postgresql://lakehouse@127.0.0.1:5432/lakehouse"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    cassandra_contact_points: str = "127.0.0.1:9042"
+    cassandra_keyspace: str = "lakehouse"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "lakehouse"
+    nats_url: str = "nats://127.0.0.1:4222"
+    external_services: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    spark_master: str = "local[*]"
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = Field(default=4, ge=1)
+
+    mlflow_tracking_uri: str = ""
+
+    # Heaps of the local JVM services; together with the rest the stack stays within 5 GiB RSS.
+    kafka_heap: str = "512m"
+    cassandra_heap: str = "1g"
+    service_start_timeout_s: float = Field(default=180.0, gt=0)
+
+    @field_validator("external_services", mode="before")
+    @classmethod
+    def _split_services(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = {part.strip() for part in value.split(",") if part.strip()}
+        unknown = set(value) - set(SERVICE_NAMES) if isinstance(value, set | frozenset | list) else set()
+        if unknown:
+            raise ValueError(f"unknown service(s) {sorted(unknown)}; known: {', '.join(SERVICE_NAMES)}")
+        return value
+
+    @field_validator("postgres_url", "redis_url", "mongo_url", "nats_url")
+    @classmethod
+    def _needs_scheme(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(f"{value!r} is not a URL (expected scheme://host:port/...)")
+        return value
+
+    @field_validator("kafka_bootstrap_servers", "cassandra_contact_points")
+    @classmethod
+    def _needs_hosts(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("at least one host[:port] is required")
+        return value
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def lake_uri(self) -> str:
+        return self.lake_root or str(self.home_dir / "lake")
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home_dir / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        return self.home_dir / "mlflow" / "artifacts"
+
+    def address(self, service: str) -> tuple[str, int]:
+        """The (host, port) a client of ``service`` connects to."""
+        addresses = {
+            "postgres": (self.postgres_url, 5432),
+            "redis": (self.redis_url, 6379),
+            "kafka": (self.kafka_bootstrap_servers, 9092),
+            "cassandra": (self.cassandra_contact_points, 9042),
+            "mongo": (self.mongo_url, 27017),
+            "nats": (self.nats_url, 4222),
+        }
+        value, default_port = addresses[service]
+        return host_port(value, default_port)
+
+    def is_local(self, service: str) -> bool:
+        """True when the project starts and stops this service itself."""
+        return service not in self.external_services and is_loopback(self.address(service)[0])
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)

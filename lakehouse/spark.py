@@ -1,0 +1,64 @@
+"""The one place a SparkSession is made: Delta enabled, jars from the local cache, small-machine defaults.
+
+Tests, assets and notebooks all call :func:`spark_session`, so what a test sees is what production runs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyspark
+from pyspark.sql import SparkSession
+
+from lakehouse.settings import Settings
+from stack import jvm
+
+_VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
+
+# New tables use only the base Delta protocol (reader 1 / writer 2), which every Delta reader opens:
+# Databricks, delta-rs, DuckDB, Trino. Features such as deletion vectors stay opt-in per table.
+DELTA_TABLE_DEFAULTS = {
+    "spark.databricks.delta.properties.defaults.minReaderVersion": "1",
+    "spark.databricks.delta.properties.defaults.minWriterVersion": "2",
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+}
+
+
+def _artifact(jar: Path) -> str:
+    match = _VERSIONED_JAR.match(jar.name)
+    return match.group("artifact") if match else jar.stem
+
+
+def extra_jars(settings: Settings) -> list[Path]:
+    """Delta and the Kafka source, minus artifacts pyspark already ships (its own versions must win)."""
+    bundled = {_artifact(jar) for jar in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    return [jar for jar in jvm.jars(settings.cache_dir, "spark") if _artifact(jar) not in bundled]
+
+
+def spark_session(settings: Settings, app_name: str = "lakehouse", extra_conf: dict[str, str] | None = None
+                  ) -> SparkSession:
+    """Get or create the session for ``settings.spark_master`` (``local[*]`` unless pointed at a cluster)."""
+    warehouse = settings.home_dir / "spark-warehouse"
+    conf = {
+        "spark.jars": ",".join(str(jar) for jar in extra_jars(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.default.parallelism": str(settings.spark_shuffle_partitions),
+        "spark.sql.warehouse.dir": str(warehouse),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={settings.home_dir / 'derby'}",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+        # A few-row local job does not need 200 files per write.
+        "spark.databricks.delta.snapshotPartitions": "2",
+        **DELTA_TABLE_DEFAULTS,
+        **(extra_conf or {}),
+    }
+    builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session

@@ -1,0 +1,121 @@
+"""Start, find and stop the server processes this project owns, and nothing else.
+
+A pid file records the pid *and* its start time, so a recycled pid never makes us adopt or kill a stranger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+@dataclass(frozen=True)
+class OwnedProcess:
+    pid: int
+    started_at: float
+
+    def alive(self) -> bool:
+        try:
+            process = psutil.Process(self.pid)
+            return abs(process.create_time() - self.started_at) < 1.0 and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its children (PostgreSQL forks a process per backend)."""
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for process in tree:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total
+
+
+def read_pid_file(path: Path) -> OwnedProcess | None:
+    try:
+        pid, started_at = path.read_text().split()
+        return OwnedProcess(int(pid), float(started_at))
+    except (OSError, ValueError):
+        return None
+
+
+def spawn(command: list[str], *, cwd: Path, log_file: Path, pid_file: Path,
+          env: dict[str, str] | None = None, user: str | None = None) -> OwnedProcess:
+    """Start ``command`` detached in its own session, appending output to ``log_file``."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, start_new_session=True, user=user,
+        )
+    owned = OwnedProcess(process.pid, psutil.Process(process.pid).create_time())
+    pid_file.write_text(f"{owned.pid} {owned.started_at}\n")
+    return owned
+
+
+def exit_code(owned: OwnedProcess) -> int | None:
+    """Reap a child we started so it does not linger as a zombie; its exit code when it has one."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        pid, status = os.waitpid(owned.pid, os.WNOHANG)
+        if pid == owned.pid:
+            return os.waitstatus_to_exitcode(status)
+    return None
+
+
+def stop(owned: OwnedProcess, grace_s: float = 30.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace_s``."""
+    if not owned.alive():
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(owned.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while owned.alive() and time.monotonic() < deadline:
+        exit_code(owned)
+        time.sleep(0.2)
+    if owned.alive():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(owned.pid, signal.SIGKILL)
+        time.sleep(0.2)
+    exit_code(owned)
+
+
+def port_owner(host: str, port: int) -> str | None:
+    """Who already listens on ``host:port`` ("pid 123 (java)"), or None when the port is free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            return None
+        except OSError:
+            pass
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            try:
+                return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})" if conn.pid else "another process"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return "another process"
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 64_000))
+            return "\n".join(handle.read().decode(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
