@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_NAMES = ("postgres", "redis", "kafka", "cassandra", "mongo", "nats")
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -38,11 +39,11 @@ def host_port(address: str, default_port: int) -> tuple[str, int]:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LAKEHOUSE_", env_file=".env", extra="ignore", validate_default=True
+        env_prefix="LAKEHOUSE_", env_file=PROJECT_ROOT / ".env", extra="ignore", validate_default=True
     )
 
     # Where the local stack keeps data and logs, and where the lakehouse lives by default (git-ignored).
-    home: Path = Path("var")
+    home: Path = PROJECT_ROOT / "var"
     # Downloaded and built artifacts shared by every clone on this machine (jars, the FerretDB binary).
     cache_dir: Path = Path.home() / ".cache" / "lakehouse"
     # Root of the Delta tables: a local folder by default, an object-store URI (s3a://, abfss://) on a cluster.

@@ -54,6 +54,9 @@ def spark_session(settings: Settings, app_name: str = "lakehouse", extra_conf: d
         # A few-row local job does not need 200 files per write.
         "spark.databricks.delta.snapshotPartitions": "2",
         **DELTA_TABLE_DEFAULTS,
+        # A local driver stays on loopback rather than whatever interface the hostname resolves to.
+        **({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+           if settings.spark_master.startswith("local") else {}),
         **(extra_conf or {}),
     }
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)

@@ -1,0 +1,131 @@
+"""`lakehouse`: the command line of the platform (stack, bootstrap, main job, UIs)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from lakehouse.settings import PROJECT_ROOT, Settings, load_settings
+
+
+def _human_bytes(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB" if size else "-"
+
+
+def cmd_stack(settings: Settings, args: argparse.Namespace) -> int:
+    from stack.manager import Stack
+
+    stack = Stack(settings)
+    if args.action == "install":
+        from stack.install import install_all
+
+        install_all(settings)
+    elif args.action == "up":
+        stack.up(args.services)
+        _print_status(stack.status(args.services))
+    elif args.action == "down":
+        stack.down(args.services)
+    elif args.action == "status":
+        statuses = stack.status(args.services)
+        _print_status(statuses)
+        return 0 if all(status.healthy for status in statuses) else 1
+    elif args.action == "logs":
+        if len(args.services) != 1:
+            raise SystemExit("usage: lakehouse stack logs SERVICE [-n LINES]")
+        print(stack.logs(args.services[0], args.lines))
+    return 0
+
+
+def _print_status(statuses: list) -> None:
+    print(f"{'service':<10} {'address':<22} {'where':<9} {'pid':>7} {'rss':>9}  health")
+    total = 0
+    for status in statuses:
+        where = "local" if status.local else "external"
+        health = ("healthy: " if status.healthy else "DOWN: ") + status.detail
+        pid = str(status.pid) if status.pid else "-"
+        total += status.rss_bytes
+        print(f"{status.name:<10} {status.address:<22} {where:<9} {pid:>7} {_human_bytes(status.rss_bytes):>9}  {health}")
+    print(f"{'total':<10} {'':<22} {'':<9} {'':>7} {_human_bytes(total):>9}")
+
+
+def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> int:
+    from lakehouse.bootstrap import apply_all
+
+    apply_all(settings)
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from lakehouse.main_job import run_main_job
+
+    report = run_main_job(settings, events=args.events)
+    print()
+    print(f"Main job finished in {report.seconds:.0f}s (run {report.run_id})")
+    print(f"  events published to Kafka        {report.published:>8,}")
+    print(f"  of them landed in bronze (Delta) {report.landed_this_run:>8,}")
+    print(f"  bronze.smoke_events rows, total  {report.bronze_rows:>8,}")
+    print(f"  lake root: {settings.lake_uri}")
+    print()
+    print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (the run above is listed under Runs)")
+    print("      `.venv/bin/lakehouse ui mlflow`   → http://127.0.0.1:5000")
+    return 0
+
+
+def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
+    from lakehouse.instances import dagster_environment, dagster_ui_command, mlflow_ui_command
+
+    if args.which == "dagster":
+        command, env = dagster_ui_command(port=args.port or 3000), dagster_environment(settings)
+    else:
+        command, env = mlflow_ui_command(settings, port=args.port or 5000), {}
+    print(f"starting: {' '.join(command)}", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execve(command[0], command, {**os.environ, **env})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    stack = commands.add_parser("stack", help="install, start, stop and inspect the local servers")
+    stack.add_argument("action", choices=["install", "up", "down", "status", "logs"])
+    stack.add_argument("services", nargs="*", help="postgres redis kafka cassandra mongo nats (default: all)")
+    stack.add_argument("-n", "--lines", type=int, default=50, help="log lines to show (logs)")
+    stack.set_defaults(handler=cmd_stack)
+
+    bootstrap = commands.add_parser("bootstrap", help="apply storage migrations (schemas, keyspace, topics)")
+    bootstrap.set_defaults(handler=cmd_bootstrap)
+
+    run = commands.add_parser("run", help="the main job: the whole flow end to end on local defaults")
+    run.add_argument("--events", type=int, default=1000, help="smoke events to publish")
+    run.set_defaults(handler=cmd_run)
+
+    ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
+    ui.add_argument("which", choices=["dagster", "mlflow"])
+    ui.add_argument("--port", type=int)
+    ui.set_defaults(handler=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            field = "LAKEHOUSE_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"invalid setting {field}: {problem['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(settings, args)
+    except RuntimeError as error:  # ServiceError, MainJobError: the message names the part and the reason
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
