@@ -13,14 +13,17 @@ SMOKE_TOPIC = "lakehouse.smoke.events"
 
 def smoke_events(count: int, run_id: str) -> Iterator[EventEnvelope]:
     for sequence in range(count):
-        yield EventEnvelope(type="smoke.ping", version=1, key=f"{run_id}-{sequence % 7}",
-                            payload={"run_id": run_id, "sequence": sequence})
+        yield EventEnvelope(
+            type="smoke.ping",
+            version=1,
+            key=f"{run_id}-{sequence % 7}",
+            payload={"run_id": run_id, "sequence": sequence},
+        )
 
 
 def publish(bootstrap_servers: str, topic: str, events: Iterator[EventEnvelope]) -> int:
     """Send with acks=all and the idempotent producer; returns how many the broker acknowledged."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True,
-                             linger_ms=5)
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5)
     try:
         futures = [producer.send(topic, key=event.key.encode(), value=event.to_json()) for event in events]
         producer.flush()

@@ -48,7 +48,9 @@ def _print_status(statuses: list) -> None:
         health = ("healthy: " if status.healthy else "DOWN: ") + status.detail
         pid = str(status.pid) if status.pid else "-"
         total += status.rss_bytes
-        print(f"{status.name:<10} {status.address:<22} {where:<9} {pid:>7} {_human_bytes(status.rss_bytes):>9}  {health}")
+        print(
+            f"{status.name:<10} {status.address:<22} {where:<9} {pid:>7} {_human_bytes(status.rss_bytes):>9}  {health}"
+        )
     print(f"{'total':<10} {'':<22} {'':<9} {'':>7} {_human_bytes(total):>9}")
 
 
@@ -122,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
-    except RuntimeError as error:  # ServiceError, MainJobError: the message names the part and the reason
+    except RuntimeError as error:  # ServiceError, BootstrapError, MainJobError: each names the part and the reason
         print(f"error: {error}", file=sys.stderr)
         return 1
 

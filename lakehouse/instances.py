@@ -12,7 +12,7 @@ from lakehouse.settings import PROJECT_ROOT, Settings
 def dagster_environment(settings: Settings) -> dict[str, str]:
     """Variables that point `dagster` at this project's dagster.yaml and storage folders."""
     storage = settings.home_dir / "dagster"
-    for folder in (storage / "storage", storage / "artifacts"):
+    for folder in (storage / "storage", storage / "artifacts", storage / "compute_logs"):
         folder.mkdir(parents=True, exist_ok=True)
     return {
         # The subprocess must see the same lake and data folder as the caller, whatever set them.
@@ -21,6 +21,7 @@ def dagster_environment(settings: Settings) -> dict[str, str]:
         "DAGSTER_HOME": str(PROJECT_ROOT),
         "LAKEHOUSE_DAGSTER_STORAGE": str(storage / "storage"),
         "LAKEHOUSE_DAGSTER_ARTIFACTS": str(storage / "artifacts"),
+        "LAKEHOUSE_DAGSTER_COMPUTE_LOGS": str(storage / "compute_logs"),
     }
 
 
@@ -29,14 +30,32 @@ def dagster_command(*args: str) -> list[str]:
 
 
 def dagster_ui_command(host: str = "127.0.0.1", port: int = 3000) -> list[str]:
-    return [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "assets.definitions",
-            "-h", host, "-p", str(port)]
+    return [
+        str(Path(sys.executable).with_name("dagster")),
+        "dev",
+        "-m",
+        "assets.definitions",
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
 
 
 def mlflow_ui_command(settings: Settings, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
     settings.mlflow_artifacts_dir.mkdir(parents=True, exist_ok=True)
-    return [str(Path(sys.executable).with_name("mlflow")), "server", "--backend-store-uri", settings.mlflow_uri,
-            "--default-artifact-root", settings.mlflow_artifacts_dir.as_uri(), "--host", host, "--port", str(port)]
+    return [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--backend-store-uri",
+        settings.mlflow_uri,
+        "--default-artifact-root",
+        settings.mlflow_artifacts_dir.as_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
 def configure_mlflow(settings: Settings) -> str:

@@ -46,8 +46,13 @@ def materialize_all_assets(settings: Settings, progress: Progress) -> None:
     command = dagster_command("asset", "materialize", "--select", "*")
     progress(f"running: {' '.join(command[1:])} (log: {log_file})")
     with log_file.open("w") as log:
-        result = subprocess.run(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **dagster_environment(settings)})
+        result = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **dagster_environment(settings)},
+        )
     if result.returncode != 0:
         tail = "\n".join(log_file.read_text().splitlines()[-40:])
         raise MainJobError(f"Dagster materialisation failed (exit {result.returncode}); log tail:\n{tail}")

@@ -5,6 +5,7 @@ Tests, assets and notebooks all call :func:`spark_session`, so what a test sees 
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pyspark.sql import SparkSession
 from lakehouse.settings import Settings
 from stack import jvm
 
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 _VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
 
 # New tables use only the base Delta protocol (reader 1 / writer 2), which every Delta reader opens:
@@ -36,8 +38,9 @@ def extra_jars(settings: Settings) -> list[Path]:
     return [jar for jar in jvm.jars(settings.cache_dir, "spark") if _artifact(jar) not in bundled]
 
 
-def spark_session(settings: Settings, app_name: str = "lakehouse", extra_conf: dict[str, str] | None = None
-                  ) -> SparkSession:
+def spark_session(
+    settings: Settings, app_name: str = "lakehouse", extra_conf: dict[str, str] | None = None
+) -> SparkSession:
     """Get or create the session for ``settings.spark_master`` (``local[*]`` unless pointed at a cluster)."""
     warehouse = settings.home_dir / "spark-warehouse"
     conf = {
@@ -48,17 +51,27 @@ def spark_session(settings: Settings, app_name: str = "lakehouse", extra_conf: d
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.default.parallelism": str(settings.spark_shuffle_partitions),
         "spark.sql.warehouse.dir": str(warehouse),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={settings.home_dir / 'derby'}",
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={settings.home_dir / 'derby'} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
+        ),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
+        # Wide Kafka/bronze plans otherwise log a truncation warning on every query.
+        "spark.sql.debug.maxToStringFields": "200",
         # A few-row local job does not need 200 files per write.
         "spark.databricks.delta.snapshotPartitions": "2",
         **DELTA_TABLE_DEFAULTS,
         # A local driver stays on loopback rather than whatever interface the hostname resolves to.
-        **({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
-           if settings.spark_master.startswith("local") else {}),
+        **(
+            {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+            if settings.spark_master.startswith("local")
+            else {}
+        ),
         **(extra_conf or {}),
     }
+    if settings.spark_master.startswith("local"):
+        # Read by the JVM at launch: keeps the driver on loopback instead of the hostname's interface.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
     for key, value in conf.items():
         builder = builder.config(key, value)

@@ -25,8 +25,9 @@ def bronze_records(kafka_rows: DataFrame) -> DataFrame:
     )
 
 
-def stream_topic_to_delta(spark: SparkSession, *, bootstrap_servers: str, topic: str, table_path: str,
-                          checkpoint_path: str) -> None:
+def stream_topic_to_delta(
+    spark: SparkSession, *, bootstrap_servers: str, topic: str, table_path: str, checkpoint_path: str
+) -> None:
     """Append everything new on ``topic`` to the Delta table at ``table_path``, then stop."""
     source = (
         spark.readStream.format("kafka")
@@ -37,7 +38,8 @@ def stream_topic_to_delta(spark: SparkSession, *, bootstrap_servers: str, topic:
         .load()
     )
     query = (
-        bronze_records(source).writeStream.format("delta")
+        bronze_records(source)
+        .writeStream.format("delta")
         .option("checkpointLocation", checkpoint_path)
         .outputMode("append")
         .trigger(availableNow=True)

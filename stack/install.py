@@ -20,8 +20,12 @@ from stack.service import ServiceError
 from stack.services.ferretdb import FERRETDB_VERSION
 
 # Debian package -> a command it provides.
-DEBIAN_PACKAGES = {"redis-server": "redis-server", "nats-server": "nats-server", "maven": "mvn",
-                   "openjdk-17-jre-headless": "java"}
+DEBIAN_PACKAGES = {
+    "redis-server": "redis-server",
+    "nats-server": "nats-server",
+    "maven": "mvn",
+    "openjdk-17-jre-headless": "java",
+}
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 
 Progress = Callable[[str], None]
@@ -47,7 +51,9 @@ def install_debian_packages(progress: Progress) -> None:
         progress(f"Debian packages present: {', '.join(DEBIAN_PACKAGES)}")
         return
     if os.geteuid() != 0:
-        raise ServiceError("install", f"missing Debian packages {missing}: run `sudo apt-get install {' '.join(missing)}`")
+        raise ServiceError(
+            "install", f"missing Debian packages {missing}: run `sudo apt-get install {' '.join(missing)}`"
+        )
     progress(f"installing Debian packages: {', '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
@@ -81,8 +87,13 @@ def build_ferretdb(cache_dir: Path, progress: Progress) -> Path:
 
 
 def _go(command: list[str], cwd: Path) -> str:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"})
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
+    )
     if result.returncode != 0:
         raise ServiceError("mongo", f"{' '.join(command[:3])} failed", result.stderr[-3000:])
     return result.stdout

@@ -66,9 +66,17 @@ def resolve_classpath(cache_dir: Path, name: str, coordinates: list[str]) -> Pat
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "pom.xml").write_text(pom_for(name, coordinates))
         result = subprocess.run(
-            ["mvn", "-B", "-q", "dependency:copy-dependencies", "-DincludeScope=runtime",
-             f"-DoutputDirectory={staging}"],
-            cwd=tmp, capture_output=True, text=True,
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
+            ],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
         )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])

@@ -104,7 +104,9 @@ class Stack:
         try:
             detail = service.check(timeout_s=10.0)
         except Exception as error:
-            raise ServiceError(service.name, f"external service at {service.address} does not answer: {error}") from error
+            raise ServiceError(
+                service.name, f"external service at {service.address} does not answer: {error}"
+            ) from error
         progress(f"{service.name}: external at {service.address}, healthy ({detail})")
 
     def _ensure_started(self, service: LocalService, progress: Progress) -> processes.OwnedProcess | None:
@@ -123,29 +125,41 @@ class Stack:
         for port in service.ports():
             taker = processes.port_owner(service.host, port)
             if taker is not None:
-                raise ServiceError(service.name, f"port {port} on {service.host} is already taken by {taker}; "
-                                   f"stop it or point LAKEHOUSE_* at another address")
+                raise ServiceError(
+                    service.name,
+                    f"port {port} on {service.host} is already taken by {taker}; "
+                    f"stop it or point LAKEHOUSE_* at another address",
+                )
         service.prepare()
         command = service.command()
         progress(f"{service.name}: starting on {service.address} (log: {service.log_file})")
-        return processes.spawn(command, cwd=service.folder, log_file=service.log_file, pid_file=service.pid_file,
-                               env=service.environment(), user=service.run_as_user())
+        return processes.spawn(
+            command,
+            cwd=service.folder,
+            log_file=service.log_file,
+            pid_file=service.pid_file,
+            env=service.environment(),
+            user=service.run_as_user(),
+        )
 
-    def _await_all(self, booting: list[tuple[LocalService, processes.OwnedProcess, float]],
-                   progress: Progress) -> None:
+    def _await_all(self, booting: list[tuple[LocalService, processes.OwnedProcess, float]], progress: Progress) -> None:
         for service, owned, started in booting:
             self._await_ready(service, owned, started, progress)
 
-    def _await_ready(self, service: LocalService, owned: processes.OwnedProcess, started: float,
-                     progress: Progress) -> None:
+    def _await_ready(
+        self, service: LocalService, owned: processes.OwnedProcess, started: float, progress: Progress
+    ) -> None:
         deadline = started + self.settings.service_start_timeout_s
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if not owned.alive():
                 code = processes.exit_code(owned)
                 service.pid_file.unlink(missing_ok=True)
-                raise ServiceError(service.name, f"the server exited during start-up (exit code {code})",
-                                   processes.tail(service.log_file))
+                raise ServiceError(
+                    service.name,
+                    f"the server exited during start-up (exit code {code})",
+                    processes.tail(service.log_file),
+                )
             try:
                 detail = service.check(timeout_s=5.0)
                 progress(f"{service.name}: healthy after {time.monotonic() - started:.1f}s ({detail})")
@@ -155,5 +169,8 @@ class Stack:
                 time.sleep(0.5)
         processes.stop(owned)
         service.pid_file.unlink(missing_ok=True)
-        raise ServiceError(service.name, f"not ready after {self.settings.service_start_timeout_s:.0f}s "
-                           f"(last check: {last_error})", processes.tail(service.log_file))
+        raise ServiceError(
+            service.name,
+            f"not ready after {self.settings.service_start_timeout_s:.0f}s (last check: {last_error})",
+            processes.tail(service.log_file),
+        )

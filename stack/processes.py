@@ -51,16 +51,29 @@ def read_pid_file(path: Path) -> OwnedProcess | None:
         return None
 
 
-def spawn(command: list[str], *, cwd: Path, log_file: Path, pid_file: Path,
-          env: dict[str, str] | None = None, user: str | None = None) -> OwnedProcess:
+def spawn(
+    command: list[str],
+    *,
+    cwd: Path,
+    log_file: Path,
+    pid_file: Path,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+) -> OwnedProcess:
     """Start ``command`` detached in its own session, appending output to ``log_file``."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
         log.flush()
         process = subprocess.Popen(
-            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True, user=user,
+            command,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+            user=user,
         )
     owned = OwnedProcess(process.pid, psutil.Process(process.pid).create_time())
     pid_file.write_text(f"{owned.pid} {owned.started_at}\n")

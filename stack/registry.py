@@ -12,7 +12,12 @@ from stack.services.postgres import PostgresService
 from stack.services.redis import RedisService
 
 SERVICE_CLASSES: tuple[type[LocalService], ...] = (
-    CassandraService, PostgresService, RedisService, NatsService, FerretDBService, KafkaService,
+    CassandraService,
+    PostgresService,
+    RedisService,
+    NatsService,
+    FerretDBService,
+    KafkaService,
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from lakehouse.settings import Settings
+from stack import jvm
 
 
 class ServiceError(RuntimeError):
@@ -89,3 +90,18 @@ class LocalService(ABC):
     @abstractmethod
     def check(self, timeout_s: float = 5.0) -> str:
         """A real client round trip; returns a short description (version) or raises."""
+
+
+class JvmService(LocalService):
+    """A server run from a classpath of ``jvm_artifacts.txt``; each JVM takes a core while it boots."""
+
+    heavy = True
+
+    def jars(self) -> list[Path]:
+        try:
+            return jvm.jars(self.settings.cache_dir, self.name)
+        except RuntimeError as error:
+            raise ServiceError(self.name, str(error)) from error
+
+    def classpath(self) -> str:
+        return ":".join(str(jar) for jar in self.jars())

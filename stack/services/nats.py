@@ -25,8 +25,9 @@ class NatsService(LocalService):
 
 
 async def _jetstream_round_trip(url: str, timeout_s: float) -> str:
-    client = await nats.connect(url, connect_timeout=timeout_s, allow_reconnect=False, max_reconnect_attempts=0,
-                                error_cb=_quiet)
+    client = await nats.connect(
+        url, connect_timeout=timeout_s, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_quiet
+    )
     try:
         await client.jetstream().account_info()
         version = client.connected_server_version

@@ -41,10 +41,20 @@ class PostgresService(LocalService):
         return SERVER_USER if os.geteuid() == 0 else None
 
     def command(self) -> list[str]:
-        return [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir),
-                "-c", f"listen_addresses={self.host}", "-c", f"port={self.port}",
-                # No unix socket: the server is reached over TCP only, like a remote one.
-                "-c", "unix_socket_directories=", "-c", "max_connections=200"]
+        return [
+            str(POSTGRES_BIN_PATH / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-c",
+            f"listen_addresses={self.host}",
+            "-c",
+            f"port={self.port}",
+            # No unix socket: the server is reached over TCP only, like a remote one.
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=200",
+        ]
 
     def prepare(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -59,11 +69,23 @@ class PostgresService(LocalService):
             entry = pwd.getpwnam(user)
             os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         role, database = self.role_and_database
-        self._run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "-U", role, "--auth=trust",
-                   "--encoding=UTF8", "--locale=C"])
+        self._run(
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                role,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+            ]
+        )
         # Single-user mode creates the application database before the server ever listens.
-        self._run([str(POSTGRES_BIN_PATH / "postgres"), "--single", "-D", str(self.data_dir), "postgres"],
-                  stdin=f'CREATE DATABASE "{database}";\n')
+        self._run(
+            [str(POSTGRES_BIN_PATH / "postgres"), "--single", "-D", str(self.data_dir), "postgres"],
+            stdin=f'CREATE DATABASE "{database}";\n',
+        )
 
     def check(self, timeout_s: float = 5.0) -> str:
         with psycopg.connect(self.settings.postgres_url, connect_timeout=max(1, int(timeout_s))) as conn:
@@ -71,19 +93,26 @@ class PostgresService(LocalService):
         return f"PostgreSQL {version[0] if version else '?'}"
 
     def _run(self, command: list[str], stdin: str | None = None) -> None:
-        result = subprocess.run(command, input=stdin, capture_output=True, text=True, user=self.run_as_user(),
-                                cwd=self.folder)
+        result = subprocess.run(
+            command, input=stdin, capture_output=True, text=True, user=self.run_as_user(), cwd=self.folder
+        )
         if result.returncode != 0:
-            raise ServiceError(self.name, f"{Path(command[0]).name} failed (exit {result.returncode})",
-                               (result.stdout + result.stderr)[-3000:])
+            raise ServiceError(
+                self.name,
+                f"{Path(command[0]).name} failed (exit {result.returncode})",
+                (result.stdout + result.stderr)[-3000:],
+            )
 
 
 def _ensure_system_user(user: str) -> None:
     try:
         pwd.getpwnam(user)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
+            check=True,
+            capture_output=True,
+        )
 
 
 def _allow_traversal(folder: Path) -> None:

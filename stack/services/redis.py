@@ -18,12 +18,28 @@ class RedisService(LocalService):
         if binary is None:
             raise ServiceError(self.name, "redis-server is not installed: run `lakehouse stack install`")
         # The cache is rebuilt from Delta by materialisation, so no persistence: restarts stay instant.
-        return [binary, "--bind", self.host, "--port", str(self.port), "--dir", str(self.data_dir),
-                "--save", "", "--appendonly", "no", "--daemonize", "no", "--maxmemory", "512mb"]
+        return [
+            binary,
+            "--bind",
+            self.host,
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--maxmemory",
+            "512mb",
+        ]
 
     def check(self, timeout_s: float = 5.0) -> str:
-        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=timeout_s,
-                                      socket_connect_timeout=timeout_s)
+        client = redis.Redis.from_url(
+            self.settings.redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
         try:
             client.ping()
             return f"Redis {client.info('server')['redis_version']}"

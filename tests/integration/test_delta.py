@@ -8,13 +8,19 @@ from pyspark.testing import assertDataFrameEqual
 
 def test_write_read_merge_and_time_travel(spark, tmp_path):
     path = str(tmp_path / "customers")
-    spark.createDataFrame([(1, "ada", 10), (2, "bob", 20)], "id INT, name STRING, spend INT") \
-        .write.format("delta").save(path)
+    spark.createDataFrame([(1, "ada", 10), (2, "bob", 20)], "id INT, name STRING, spend INT").write.format(
+        "delta"
+    ).save(path)
 
     updates = spark.createDataFrame([(2, "bob", 25), (3, "cy", 5)], "id INT, name STRING, spend INT")
-    (DeltaTable.forPath(spark, path).alias("t")
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
         .merge(updates.alias("u"), "t.id = u.id")
-        .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
 
     current = spark.read.format("delta").load(path)
     expected = spark.createDataFrame([(1, "ada", 10), (2, "bob", 25), (3, "cy", 5)], "id INT, name STRING, spend INT")
@@ -31,8 +37,13 @@ def test_merge_twice_with_the_same_rows_does_not_duplicate(spark, tmp_path):
     spark.createDataFrame([("e1", 1)], "event_id STRING, n INT").write.format("delta").save(path)
     batch = spark.createDataFrame([("e1", 1), ("e2", 2)], "event_id STRING, n INT")
     for _ in range(2):
-        (DeltaTable.forPath(spark, path).alias("t").merge(batch.alias("b"), "t.event_id = b.event_id")
-            .whenNotMatchedInsertAll().execute())
+        (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(batch.alias("b"), "t.event_id = b.event_id")
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
     assert sorted(r.event_id for r in spark.read.format("delta").load(path).collect()) == ["e1", "e2"]
 
 

@@ -43,9 +43,21 @@ def test_unknown_external_service_is_rejected_with_the_known_names(monkeypatch):
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("LAKEHOUSE_REDIS_URL", "127.0.0.1:6379", "LAKEHOUSE_REDIS_URL: Value error, '127.0.0.1:6379' is not a URL"),
-        ("LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS", " ", "LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS: Value error, at least one"),
-        ("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "0", "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS: Input should be greater"),
+        (
+            "LAKEHOUSE_REDIS_URL",
+            "127.0.0.1:6379",
+            "LAKEHOUSE_REDIS_URL: Value error, '127.0.0.1:6379' is not a URL",
+        ),
+        (
+            "LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS",
+            " ",
+            "LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS: Value error, at least one",
+        ),
+        (
+            "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS",
+            "0",
+            "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS: Input should be greater",
+        ),
     ],
 )
 def test_cli_names_the_invalid_setting(monkeypatch, capsys, variable, value, expected):
@@ -68,8 +80,15 @@ def test_host_port_parses_urls_and_host_lists(address, expected):
 
 
 @pytest.mark.parametrize(
-    ("host", "loopback"), [("127.0.0.1", True), ("127.8.0.2", True), ("::1", True), ("localhost", True),
-                           ("10.1.2.3", False), ("kafka.prod", False)]
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("10.1.2.3", False),
+        ("kafka.prod", False),
+    ],
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback

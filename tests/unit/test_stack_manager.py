@@ -107,8 +107,12 @@ def test_crash_during_start_reports_exit_code_and_log_tail(settings):
 
 
 def test_down_stops_only_what_the_project_started(stack, settings):
-    stranger = processes.spawn([sys.executable, "-c", "import time; time.sleep(60)"], cwd=settings.home_dir,
-                               log_file=settings.home_dir / "stranger.log", pid_file=settings.home_dir / "s.pid")
+    stranger = processes.spawn(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        cwd=settings.home_dir,
+        log_file=settings.home_dir / "stranger.log",
+        pid_file=settings.home_dir / "s.pid",
+    )
     try:
         pid = stack.up(progress=quiet)[0].pid
         stack.down(progress=quiet)
