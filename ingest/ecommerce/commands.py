@@ -1,0 +1,82 @@
+"""What callers ask the e-commerce app to do: the HTTP request bodies, the generator's output and the CSV
+importer's output are all these commands, so every path into the domain goes through the same use cases.
+
+Identifiers are chosen by the caller (the generator, an importer, a client retrying a request), which makes
+every command idempotent: sending the same command twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegisterCustomer(Command):
+    customer_id: str = Field(min_length=1, max_length=64)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    full_name: str = Field(min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    registered_at: datetime | None = None  # None: now
+
+
+class UpsertProduct(Command):
+    product_id: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=64)
+    merchant_id: str = Field(min_length=1, max_length=64)
+    price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+
+class CartLine(Command):
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=1000)
+
+
+class UpdateCart(Command):
+    cart_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    lines: list[CartLine]
+
+
+class OrderLine(Command):
+    product_id: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=1000)
+    unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+
+class PlaceOrder(Command):
+    order_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    merchant_id: str = Field(min_length=1, max_length=64)
+    terminal_id: str = Field(min_length=1, max_length=64)
+    card_number: str = Field(pattern=r"^[0-9]{12,19}$")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    lines: list[OrderLine] = Field(min_length=1)
+    placed_at: datetime | None = None  # None: now; the generator and importer set historical times
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.unit_price * line.quantity for line in self.lines), Decimal("0"))
+
+
+class CapturePayment(Command):
+    payment_id: str = Field(min_length=1, max_length=64)
+    order_id: str = Field(min_length=1, max_length=64)
+    method: str = Field(default="card", max_length=32)
+    captured_at: datetime | None = None
+
+
+class FileChargeback(Command):
+    chargeback_id: str = Field(min_length=1, max_length=64)
+    order_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="fraud", max_length=64)
+    filed_at: datetime | None = None
