@@ -6,8 +6,10 @@ services (Cassandra, then Kafka) boot one at a time while the light ones start b
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from lakehouse.settings import Settings
@@ -47,10 +49,28 @@ class Stack:
         wanted = set(names)
         return [service for service in self.services if service.name in wanted]
 
+    @contextlib.contextmanager
+    def _exclusive(self, progress: Progress) -> Iterator[None]:
+        """One `up`/`down` at a time per data folder: two racing `up`s would start two servers on one data dir."""
+        lock_file = self.settings.home_dir / "stack" / ".lock"
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with lock_file.open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                progress("waiting for another `lakehouse stack` command to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
     def up(self, names: Iterable[str] | None = None, progress: Progress = print) -> list[ServiceStatus]:
         """Bring every selected service to healthy; returns their status, raises ServiceError on the first failure."""
+        with self._exclusive(progress):
+            self._up(list(self.select(names)), progress)
+        return self.status(names)
+
+    def _up(self, services: list[LocalService], progress: Progress) -> None:
         booting: list[tuple[LocalService, processes.OwnedProcess, float]] = []
-        for service in self.select(names):
+        for service in services:
             if not self.settings.is_local(service.name):
                 self._check_external(service, progress)
                 continue
@@ -65,16 +85,16 @@ class Stack:
                     self._await_all(booting[-1:], progress)
                     booting.pop()
         self._await_all(booting, progress)
-        return self.status(names)
 
     def down(self, names: Iterable[str] | None = None, progress: Progress = print) -> None:
         """Stop the services this project started (in reverse order); leaves external ones alone."""
-        for service in reversed(self.select(names)):
-            owned = processes.read_pid_file(service.pid_file)
-            if owned is not None and owned.alive():
-                progress(f"stopping {service.name} (pid {owned.pid})")
-                processes.stop(owned)
-            service.pid_file.unlink(missing_ok=True)
+        with self._exclusive(progress):
+            for service in reversed(self.select(names)):
+                owned = processes.read_pid_file(service.pid_file)
+                if owned is not None and owned.alive():
+                    progress(f"stopping {service.name} (pid {owned.pid})")
+                    processes.stop(owned)
+                service.pid_file.unlink(missing_ok=True)
 
     def status(self, names: Iterable[str] | None = None) -> list[ServiceStatus]:
         return [self._status_of(service) for service in self.select(names)]

@@ -129,6 +129,8 @@ def tail(path: Path, lines: int = 30) -> str:
         with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - 64_000))
-            return "\n".join(handle.read().decode(errors="replace").splitlines()[-lines:])
+            text = handle.read().decode(errors="replace")
+        # Our own start-up header carries the whole classpath: cut long lines so the reason stays readable.
+        return "\n".join(line if len(line) <= 400 else line[:400] + " …" for line in text.splitlines()[-lines:])
     except OSError:
         return ""

@@ -141,3 +141,16 @@ def _running(pid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def test_concurrent_ups_start_one_server_not_two(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    stacks = [Stack(settings, services=[HttpService(settings)]) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda stack: stack.up(progress=quiet)[0], stacks))
+        assert results[0].pid == results[1].pid
+        assert all(result.healthy for result in results)
+    finally:
+        stacks[0].down(progress=quiet)
