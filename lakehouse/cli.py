@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", type=int, default=1000, help="smoke events to publish")
     run.set_defaults(handler=cmd_run)
 
+    from ingest.ecommerce.cli import register as register_ecommerce
+
+    register_ecommerce(commands)
+
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])
     ui.add_argument("--port", type=int)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ingest.ecommerce import events as ecommerce_events
+
 DLQ_SUFFIX = ".dlq"
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -33,6 +35,12 @@ TOPICS: tuple[TopicSpec, ...] = (
         "lakehouse.smoke.events",
         partitions=3,
         config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+    ),
+    # E-commerce events, published by the outbox relay keyed by their aggregate id (customer, product, cart,
+    # order; payments and chargebacks by order id) so one aggregate's events stay in one partition, in order.
+    *(
+        TopicSpec(topic, partitions=3, config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)})
+        for topic in ecommerce_events.TOPICS
     ),
 )
 

@@ -112,7 +112,7 @@ def test_pending_rejects_a_new_migration_older_than_an_applied_one(tmp_path: Pat
 
 
 def test_packaged_postgres_migration_creates_the_four_domain_schemas() -> None:
-    (first,) = discover(MIGRATIONS_ROOT / "postgres", "sql", "postgres")
+    first, *_ = discover(MIGRATIONS_ROOT / "postgres", "sql", "postgres")
     assert first.label == "0001_domain_schemas"
     statements = [line.strip() for line in first.text.splitlines() if line.strip().startswith("CREATE")]
     domains = ("ecommerce", "chat", "iot", "social")
@@ -121,9 +121,10 @@ def test_packaged_postgres_migration_creates_the_four_domain_schemas() -> None:
 
 def test_packaged_mongo_and_cassandra_folders_are_valid() -> None:
     mongo = discover(MIGRATIONS_ROOT / "mongo", "json", "mongo")
-    assert [m.label for m in mongo] == ["0001_catalog_products"]
-    # The keyspace itself is created in code; CQL files arrive with the first wide tables.
-    assert discover(MIGRATIONS_ROOT / "cassandra", "cql", "cassandra") == []
+    assert [m.label for m in mongo] == ["0001_catalog_products", "0002_catalog_pending_events"]
+    # The keyspace itself is created in code; CQL files hold the wide tables.
+    cassandra = discover(MIGRATIONS_ROOT / "cassandra", "cql", "cassandra")
+    assert [m.label for m in cassandra] == ["0001_orders_by_customer"]
 
 
 def test_cql_split_respects_quotes_and_comments() -> None:
@@ -146,10 +147,11 @@ def test_cql_split_respects_quotes_and_comments() -> None:
 
 def test_kafka_topics_get_dead_letter_twins() -> None:
     topics = declared_topics()
-    assert [(t.name, t.partitions) for t in topics] == [
-        ("lakehouse.smoke.events", 3),
-        ("lakehouse.smoke.events.dlq", 3),
-    ]
+    ecommerce = ["customers", "products", "carts", "orders", "payments"]
+    expected = [("lakehouse.smoke.events", 3), ("lakehouse.smoke.events.dlq", 3)]
+    for name in ecommerce:
+        expected += [(f"ecommerce.{name}", 3), (f"ecommerce.{name}.dlq", 3)]
+    assert [(t.name, t.partitions) for t in topics] == expected
     assert all(t.config["cleanup.policy"] == "delete" for t in topics)
     with pytest.raises(ValueError, match="declared twice: a.dlq"):
         declared_topics((TopicSpec("a", 1), TopicSpec("a.dlq", 1)))

@@ -1,0 +1,117 @@
+"""PostgreSQL repository functions for orders, their lines, payments and chargebacks (caller's transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ingest.ecommerce.commands import PlaceOrder
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    order_id: str
+    customer_id: str
+    amount: Decimal
+    status: str
+    version: int
+
+
+def card_fingerprint(card_number: str) -> str:
+    return hashlib.sha256(card_number.encode()).hexdigest()
+
+
+def insert_order(
+    conn: psycopg.Connection, command: PlaceOrder, placed_at: datetime, fingerprint: str, actor: str
+) -> None:
+    conn.execute(
+        """INSERT INTO ecommerce.orders (order_id, customer_id, merchant_id, terminal_id, card_last4,
+        card_fingerprint, amount, currency, status, placed_at, command_fingerprint, created_by, updated_by)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'placed', %s, %s, %s, %s)""",
+        (command.order_id, command.customer_id, command.merchant_id, command.terminal_id, command.card_number[-4:])
+        + (card_fingerprint(command.card_number), command.amount, command.currency, placed_at, fingerprint)
+        + (actor, actor),
+    )
+    rows = [
+        (command.order_id, n, line.product_id, line.category, line.quantity, line.unit_price, actor, actor)
+        for n, line in enumerate(command.lines)
+    ]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            """INSERT INTO ecommerce.order_lines (order_id, line_no, product_id, category, quantity, unit_price,
+            created_by, updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            rows,
+        )
+
+
+def lock_order(conn: psycopg.Connection, order_id: str) -> OrderRow | None:
+    """The order, locked until commit so two payments or chargebacks of one order are decided one after the other."""
+    query = """SELECT order_id, customer_id, amount, status, version FROM ecommerce.orders
+    WHERE order_id = %s FOR UPDATE"""
+    row = conn.execute(query, (order_id,)).fetchone()
+    return None if row is None else OrderRow(*row)
+
+
+def set_order_status(conn: psycopg.Connection, order: OrderRow, status: str, actor: str) -> bool:
+    """Move ``order`` to ``status``; False when it changed since it was read (optimistic check)."""
+    cursor = conn.execute(
+        "UPDATE ecommerce.orders SET status = %s, updated_by = %s WHERE order_id = %s AND version = %s",
+        (status, actor, order.order_id, order.version),
+    )
+    return cursor.rowcount == 1
+
+
+def payment_of(conn: psycopg.Connection, order_id: str) -> str | None:
+    row = conn.execute("SELECT payment_id FROM ecommerce.payments WHERE order_id = %s", (order_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def chargeback_of(conn: psycopg.Connection, order_id: str) -> str | None:
+    row = conn.execute("SELECT chargeback_id FROM ecommerce.chargebacks WHERE order_id = %s", (order_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def insert_payment(conn: psycopg.Connection, row: tuple[Any, ...], actor: str) -> None:
+    """``row``: payment_id, order_id, amount, method, captured_at, command fingerprint."""
+    conn.execute(
+        """INSERT INTO ecommerce.payments (payment_id, order_id, amount, method, captured_at, command_fingerprint,
+        created_by, updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        (*row, actor, actor),
+    )
+
+
+def insert_chargeback(conn: psycopg.Connection, row: tuple[Any, ...], actor: str) -> None:
+    """``row``: chargeback_id, order_id, reason, amount, filed_at, command fingerprint."""
+    conn.execute(
+        """INSERT INTO ecommerce.chargebacks (chargeback_id, order_id, reason, amount, filed_at, command_fingerprint,
+        created_by, updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        (*row, actor, actor),
+    )
+
+
+def order_view(conn: psycopg.Connection, order_id: str) -> dict[str, Any] | None:
+    """The order as an API reader sees it: header, lines, payment and chargeback ids (no card data)."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        header = cursor.execute(
+            """SELECT o.order_id, o.customer_id, o.merchant_id, o.terminal_id, o.card_last4, o.amount, o.currency,
+            o.status, o.placed_at, o.version, o.created_at, o.updated_at, p.payment_id, c.chargeback_id
+            FROM ecommerce.orders o
+            LEFT JOIN ecommerce.payments p USING (order_id)
+            LEFT JOIN ecommerce.chargebacks c USING (order_id)
+            WHERE o.order_id = %s""",
+            (order_id,),
+        ).fetchone()
+        if header is None:
+            return None
+        header["lines"] = cursor.execute(
+            """SELECT product_id, category, quantity, unit_price FROM ecommerce.order_lines
+            WHERE order_id = %s ORDER BY line_no""",
+            (order_id,),
+        ).fetchall()
+    return header

@@ -1,0 +1,114 @@
+"""Use cases of an order's life: placing it, capturing its payment, and the chargeback that may follow.
+
+Money is the order's: a payment captures, and a chargeback claws back, the amount fixed when the order was placed.
+Each use case locks the order row, so a payment and a chargeback of one order are decided one after the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+
+from ingest.ecommerce import order_store, outbox
+from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder
+from ingest.ecommerce.context import EcommerceContext
+from ingest.ecommerce.errors import Conflict, InvalidCommand, NotFound
+from ingest.ecommerce.events import (
+    ChargebackFiledV1,
+    OrderLineV1,
+    OrderPlacedV1,
+    OrderStatusChangedV1,
+    PaymentCapturedV1,
+)
+from ingest.ecommerce.idempotency import as_utc, fingerprint
+from ingest.ecommerce.unit_of_work import Accepted, replayed, require_customer, require_products, transaction
+
+PAID = "paid"
+CHARGED_BACK = "chargeback"
+
+
+def place_order(command: PlaceOrder, ctx: EcommerceContext) -> Accepted:
+    with transaction(ctx, "order", command.order_id) as conn:
+        if (earlier := replayed(conn, "orders", "order_id", command, "order")) is not None:
+            return earlier
+        if command.amount <= 0:
+            raise InvalidCommand("lines: the order total (quantity x unit_price) must be positive")
+        require_customer(conn, command.customer_id)
+        require_products(ctx, [line.product_id for line in command.lines])
+        placed_at = as_utc(command.placed_at)
+        order_store.insert_order(conn, command, placed_at, fingerprint(command), ctx.actor)
+        payload = OrderPlacedV1(
+            **command.model_dump(exclude={"lines", "placed_at"}),
+            amount=command.amount,
+            lines=[OrderLineV1(**line.model_dump()) for line in command.lines],
+            placed_at=placed_at,
+        )
+        event = outbox.build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
+        event_ids = outbox.append(conn, [event])
+    return Accepted("order", command.order_id, "created", 1, event_ids)
+
+
+def locked_order(conn: psycopg.Connection, order_id: str) -> order_store.OrderRow:
+    order = order_store.lock_order(conn, order_id)
+    if order is None:
+        raise NotFound(f"order_id: order {order_id!r} does not exist")
+    return order
+
+
+def move_order(
+    conn: psycopg.Connection, order: order_store.OrderRow, status: str, at: datetime, actor: str
+) -> outbox.OutboxEvent:
+    """Set the order's status (optimistically) and return the status_changed event to publish with it."""
+    if not order_store.set_order_status(conn, order, status, actor):
+        raise Conflict(f"order {order.order_id!r} changed concurrently; retry the command")
+    payload = OrderStatusChangedV1(order_id=order.order_id, status=status, changed_at=at)
+    return outbox.build_event("ecommerce.order.status_changed", order.order_id, payload, at)
+
+
+def capture_payment(command: CapturePayment, ctx: EcommerceContext) -> Accepted:
+    with transaction(ctx, "payment", command.payment_id) as conn:
+        if (earlier := replayed(conn, "payments", "payment_id", command, "payment")) is not None:
+            return earlier
+        order = locked_order(conn, command.order_id)
+        if (existing := order_store.payment_of(conn, order.order_id)) is not None:
+            raise Conflict(f"order_id: order {order.order_id!r} is already paid by payment {existing!r}")
+        if order.status != "placed":
+            raise Conflict(f"order_id: order {order.order_id!r} is {order.status}; only a placed order can be paid")
+        captured_at = as_utc(command.captured_at)
+        row = (command.payment_id, order.order_id, order.amount, command.method, captured_at, fingerprint(command))
+        order_store.insert_payment(conn, row, ctx.actor)
+        payload = PaymentCapturedV1(
+            payment_id=command.payment_id,
+            order_id=order.order_id,
+            amount=order.amount,
+            method=command.method,
+            captured_at=captured_at,
+        )
+        # Keyed by order id: the payment, the order's status change and a later chargeback stay in order.
+        captured = outbox.build_event("ecommerce.payment.captured", order.order_id, payload, captured_at)
+        event_ids = outbox.append(conn, [captured, move_order(conn, order, PAID, captured_at, ctx.actor)])
+    return Accepted("payment", command.payment_id, "created", 1, event_ids)
+
+
+def file_chargeback(command: FileChargeback, ctx: EcommerceContext) -> Accepted:
+    """Record the fraud label. Accepted for a placed or paid order: imported histories may lack the capture."""
+    with transaction(ctx, "chargeback", command.chargeback_id) as conn:
+        if (earlier := replayed(conn, "chargebacks", "chargeback_id", command, "chargeback")) is not None:
+            return earlier
+        order = locked_order(conn, command.order_id)
+        if (existing := order_store.chargeback_of(conn, order.order_id)) is not None:
+            raise Conflict(f"order_id: order {order.order_id!r} already has chargeback {existing!r}")
+        filed_at = as_utc(command.filed_at)
+        row = (command.chargeback_id, order.order_id, command.reason, order.amount, filed_at, fingerprint(command))
+        order_store.insert_chargeback(conn, row, ctx.actor)
+        payload = ChargebackFiledV1(
+            chargeback_id=command.chargeback_id,
+            order_id=order.order_id,
+            reason=command.reason,
+            amount=order.amount,
+            filed_at=filed_at,
+        )
+        filed = outbox.build_event("ecommerce.chargeback.filed", order.order_id, payload, filed_at)
+        event_ids = outbox.append(conn, [filed, move_order(conn, order, CHARGED_BACK, filed_at, ctx.actor)])
+    return Accepted("chargeback", command.chargeback_id, "created", 1, event_ids)

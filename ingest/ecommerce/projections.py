@@ -1,0 +1,93 @@
+"""``orders_by_customer`` in Cassandra: one customer's orders of one month, newest first, for the "my orders" page.
+
+Written by the outbox relay, not by the request path: after the relay has the broker's ack for an
+``ecommerce.order.placed`` event it upserts the row, and only then marks the outbox row sent. A crash or a
+Cassandra outage leaves the row unsent, so the next relay pass publishes and projects it again; both writes are
+idempotent (same event id, same key, same cells), so the view converges without repair. Writing Cassandra from
+the request handler instead would be a dual write: a PostgreSQL rollback after a Cassandra write (or the reverse)
+would leave the two disagreeing with nothing to reconcile them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import RoundRobinPolicy
+
+from lakehouse.settings import Settings, host_port
+
+ORDER_PLACED = "ecommerce.order.placed"
+UPSERT = """INSERT INTO orders_by_customer (customer_id, month, placed_at, order_id, merchant_id, amount, currency,
+line_count, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+SELECT = """SELECT order_id, placed_at, merchant_id, amount, currency, line_count FROM orders_by_customer
+WHERE customer_id = ? AND month = ?"""
+
+
+def month_key(moment: datetime) -> str:
+    """The partition bucket of a UTC time: 'YYYY-MM' (a naive time is read as UTC)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return f"{aware.year:04d}-{aware.month:02d}"
+
+
+def projection_row(envelope_text: str) -> tuple[Any, ...] | None:
+    """The orders_by_customer row of an order.placed envelope, or None for any other event."""
+    envelope = json.loads(envelope_text)
+    if envelope["type"] != ORDER_PLACED:
+        return None
+    order = envelope["payload"]
+    placed_at = datetime.fromisoformat(order["placed_at"].replace("Z", "+00:00")).astimezone(UTC)
+    return (
+        order["customer_id"],
+        month_key(placed_at),
+        placed_at,
+        order["order_id"],
+        order["merchant_id"],
+        Decimal(order["amount"]),
+        order["currency"],
+        len(order["lines"]),
+        uuid.UUID(envelope["event_id"]),
+    )
+
+
+class OrdersByCustomer:
+    """The Cassandra view; statements prepared once per session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._upsert = session.prepare(UPSERT)
+        self._select = session.prepare(SELECT)
+
+    def project(self, envelope_texts: list[str]) -> int:
+        """Upsert the rows of the order.placed envelopes among ``envelope_texts``; returns how many."""
+        rows = [row for row in map(projection_row, envelope_texts) if row is not None]
+        futures = [self._session.execute_async(self._upsert, row) for row in rows]
+        for future in futures:
+            future.result()
+        return len(rows)
+
+    def orders_of(self, customer_id: str, month: str) -> list[dict[str, Any]]:
+        rows = self._session.execute(self._select, (customer_id, month))
+        return [
+            {**row._asdict(), "placed_at": row.placed_at.replace(tzinfo=UTC), "customer_id": customer_id}
+            for row in rows
+        ]
+
+
+@contextmanager
+def open_orders_by_customer(settings: Settings, timeout_s: float = 30.0) -> Iterator[OrdersByCustomer]:
+    points = [host_port(part, 9042) for part in settings.cassandra_contact_points.split(",") if part.strip()]
+    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=timeout_s)
+    cluster = Cluster(
+        contact_points=points, execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=timeout_s
+    )
+    try:
+        yield OrdersByCustomer(cluster.connect(settings.cassandra_keyspace))
+    finally:
+        cluster.shutdown()
