@@ -107,8 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     from ingest.ecommerce.cli import register as register_ecommerce
+    from ingest.ecommerce.traffic_cli import register_traffic
 
     register_ecommerce(commands)
+    generate = commands.add_parser("generate", help="synthetic traffic for a domain, through its app")
+    importer = commands.add_parser("import", help="a real history from a file, through the domain's app")
+    register_traffic(
+        generate.add_subparsers(dest="domain", required=True), importer.add_subparsers(dest="domain", required=True)
+    )
 
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])

@@ -1,0 +1,180 @@
+"""Synthetic e-commerce traffic with labelled fraud: the commands a shop would receive, in time order.
+
+``generate(config, sink, progress)`` sends the catalogue and the customers, then every order (PlaceOrder then
+CapturePayment) and, days later, the chargebacks of fraudulent orders, each at its filing time and only if it was
+filed by the end of the run (later ones are pending, as in real life). ``simulate(config)`` yields the same
+orders as ``Transaction`` records, which ``write_csv`` saves in the importer's format.
+
+Deterministic: one ``random.Random(seed)`` drives everything, and ids derive from the seed and the config, so
+replaying a config is idempotent while another config never reuses an order id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from ingest.ecommerce.commands import Command
+from ingest.ecommerce.fraud_patterns import FraudInjector
+from ingest.ecommerce.population import Customer, Population, build_population
+from ingest.ecommerce.progress import Progress, ProgressMeter
+from ingest.ecommerce.shopping import Shopper
+from ingest.ecommerce.traffic import TrafficConfig, TrafficSummary
+from ingest.ecommerce.transaction_csv import write_csv
+from ingest.ecommerce.transactions import OrderStream, Sink, Transaction
+
+__all__ = ["TrafficConfig", "TrafficSummary", "generate", "simulate", "write_csv"]
+
+# Customers exist before this moment (or before the window, if earlier), so every window shares one world and
+# a replay over another window re-registers nobody differently.
+WORLD_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+MEAN_CHARGEBACK_DAYS = 5.0
+MAX_CHARGEBACK_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class SimulatedOrder:
+    transaction: Transaction
+    pattern: str | None  # the fraud pattern behind it; None: honest
+    friendly_chargeback: bool = False
+
+
+class TrafficSimulator:
+    def __init__(self, config: TrafficConfig, now: datetime) -> None:
+        self.config = config
+        self.now = now
+        self.rng = random.Random(config.seed)
+        born_before = min(WORLD_EPOCH, now - timedelta(days=config.days))
+        self.population: Population = build_population(config.population, self.rng, config.seed, born_before)
+        self.shopper = Shopper(self.population, self.rng)
+        self.injector = FraudInjector(self.population, self.shopper, self.rng, config.fraud)
+        # Everything that shapes the orders goes into their ids: another config never reuses an order id.
+        shape = (config.count, config.rate, config.days, config.fraud, config.friendly_chargeback_rate)
+        shape += (config.population, config.currency, now.isoformat())
+        self.tag = hashlib.sha256(repr(shape).encode()).hexdigest()[:8]
+        self._weights = [c.habit.orders_per_day for c in self.population.customers]
+
+    def history(self) -> Iterator[SimulatedOrder]:
+        """``count`` orders over the ``days`` before ``now``, day after day, in time order."""
+        count, days = self.config.count or 0, self.config.days
+        start = self.now - timedelta(days=days)
+        number = 0
+        for day in range(days):
+            day_start = start + timedelta(days=day)
+            todays = count // days + (1 if day < count % days else 0)
+            customers = self.rng.choices(self.population.customers, weights=self._weights, k=todays)
+            moments = sorted((self._moment(day_start, c), n) for n, c in enumerate(customers))
+            for placed_at, n in moments:
+                number += 1
+                yield self.order(customers[n], placed_at, number)
+
+    def live(self, clock: Iterator[datetime]) -> Iterator[SimulatedOrder]:
+        """Orders stamped with the times ``clock`` yields (the wall clock, paced by the caller)."""
+        for number, placed_at in enumerate(clock, start=1):
+            customer = self.rng.choices(self.population.customers, weights=self._weights)[0]
+            yield self.order(customer, placed_at, number)
+
+    def order(self, customer: Customer, placed_at: datetime, number: int) -> SimulatedOrder:
+        draft, pattern = self.injector.inspect(customer, placed_at, self.shopper.honest_order(customer))
+        friendly = pattern is None and self.rng.random() < self.config.friendly_chargeback_rate
+        tx = Transaction(
+            transaction_id=f"o{self.config.seed}-{self.tag}-{number:08d}",
+            placed_at=placed_at,
+            customer_id=customer.customer_id,
+            merchant_id=draft.terminal.merchant_id,
+            terminal_id=draft.terminal.terminal_id,
+            card_number=draft.card_number,
+            product_id=draft.product.product_id,
+            category=draft.product.category,
+            amount=Decimal(draft.product.price),
+            currency=self.config.currency,
+            is_fraud=pattern is not None,
+            chargeback_at=self._chargeback_at(placed_at) if pattern or friendly else None,
+        )
+        return SimulatedOrder(tx, pattern, friendly)
+
+    def _moment(self, day_start: datetime, customer: Customer) -> datetime:
+        """A time within the 24 hours from ``day_start`` at the customer's usual hour of day (UTC)."""
+        hour = self.rng.gauss(customer.habit.active_hour, customer.habit.active_spread_hours) % 24
+        start_hour = day_start.hour + day_start.minute / 60 + day_start.second / 3600
+        return day_start + timedelta(seconds=int((hour - start_hour) % 24 * 3600))
+
+    def _chargeback_at(self, placed_at: datetime) -> datetime:
+        # Most disputes come within days of the statement, a few weeks later.
+        days = 1 + min(MAX_CHARGEBACK_DAYS - 1, self.rng.expovariate(1 / MEAN_CHARGEBACK_DAYS))
+        return placed_at + timedelta(seconds=int(days * 86_400))
+
+
+def simulate(config: TrafficConfig) -> Iterator[SimulatedOrder]:
+    """The orders of a count-mode run, with their ground truth, in time order (no population commands)."""
+    if config.rate is not None:
+        raise ValueError("simulate: live traffic (rate) has no fixed history; use generate")
+    return TrafficSimulator(config, config.window_end()).history()
+
+
+def generate(config: TrafficConfig, sink: Sink, progress: Progress | None = None) -> TrafficSummary:
+    """Send the traffic ``config`` describes to ``sink`` in time order; see the module docstring."""
+    summary = TrafficSummary()
+
+    def counting_sink(command: Command) -> None:
+        summary.commands[type(command).__name__] += 1
+        sink(command)
+
+    meter = ProgressMeter(progress, every=config.progress_every)
+    live = config.rate is not None
+    simulator = TrafficSimulator(config, datetime.now(UTC) if live else config.window_end())
+    for command in simulator.population.commands():
+        counting_sink(command)
+    stream = OrderStream(counting_sink)
+    try:
+        for order in simulator.live(_paced_clock(config)) if live else simulator.history():
+            stream.add(order.transaction)
+            _record(summary, order)
+            meter.update(summary.orders, lambda: _progress_line(summary, meter))
+    except KeyboardInterrupt:
+        if not live:
+            raise
+        summary.interrupted = True  # live traffic runs until stopped; what was sent stays sent
+    summary.chargebacks_pending = stream.finish(datetime.now(UTC) if live else simulator.now)
+    summary.chargebacks_emitted = summary.commands["FileChargeback"]
+    summary.elapsed_seconds = meter.elapsed()
+    meter.finish(lambda: _progress_line(summary, meter))
+    return summary
+
+
+def _paced_clock(config: TrafficConfig) -> Iterator[datetime]:
+    """The wall-clock time of each live order, sleeping so orders leave at ``rate`` per second."""
+    assert config.rate is not None
+    started = time.monotonic()
+    number = 0
+    while config.count is None or number < config.count:
+        due = started + number / config.rate
+        if config.max_seconds is not None and due - started >= config.max_seconds:
+            return
+        time.sleep(max(0.0, due - time.monotonic()))
+        number += 1
+        yield datetime.now(UTC)
+
+
+def _record(summary: TrafficSummary, order: SimulatedOrder) -> None:
+    tx = order.transaction
+    summary.orders += 1
+    summary.first_order_at = summary.first_order_at or tx.placed_at
+    summary.last_order_at = tx.placed_at
+    if order.pattern is not None:
+        summary.fraud_order_ids.append(tx.transaction_id)
+        summary.fraud_by_pattern[order.pattern] += 1
+    if order.friendly_chargeback:
+        summary.friendly_chargeback_order_ids.append(tx.transaction_id)
+
+
+def _progress_line(summary: TrafficSummary, meter: ProgressMeter) -> str:
+    return (
+        f"orders {summary.orders} ({meter.per_second(summary.orders):.0f}/s), fraud {len(summary.fraud_order_ids)}, "
+        f"chargebacks {summary.commands['FileChargeback']}"
+    )
