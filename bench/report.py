@@ -35,8 +35,10 @@ class Report:
 
     def add(self, measurement: Measurement) -> Measurement:
         self.measurements.append(measurement)
-        print(f"  measured {measurement.name}: {measurement.items:,} {measurement.unit} in {measurement.seconds:.2f}s",
-              flush=True)
+        print(
+            f"  measured {measurement.name}: {measurement.items:,} {measurement.unit} in {measurement.seconds:.2f}s",
+            flush=True,
+        )
         return measurement
 
     def print_table(self) -> None:
