@@ -65,6 +65,14 @@ class Settings(BaseSettings):
 
     mlflow_tracking_uri: str = ""
 
+    # Fraud scoring: where the BentoML service listens, the key clients present, and how long the e-commerce
+    # app waits before it accepts an order unscored and marks it for review.
+    fraud_service_url: str = "http://127.0.0.1:3001"
+    fraud_api_key: str = "dev-fraud-key"
+    fraud_timeout_s: float = Field(default=0.5, gt=0)
+    # Online features older than this are stale: the service recomputes them from PostgreSQL.
+    online_feature_ttl_s: int = Field(default=24 * 3600, gt=0)
+
     # Heaps of the local JVM services; together with the rest the stack stays within 5 GiB RSS.
     kafka_heap: str = "512m"
     cassandra_heap: str = "1g"
