@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from assets import ecommerce
 from assets.resources import LakehouseResource
 from assets.smoke import smoke_events_bronze
 
-defs = Definitions(
-    assets=[smoke_events_bronze],
-    resources={"lakehouse": LakehouseResource()},
+defs = Definitions.merge(
+    Definitions(assets=[smoke_events_bronze]),
+    ecommerce.defs,
+    Definitions(resources={"lakehouse": LakehouseResource()}),
 )
