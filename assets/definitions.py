@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from assets import ecommerce
 from assets.resources import LakehouseResource
@@ -11,5 +11,6 @@ from assets.smoke import smoke_events_bronze
 defs = Definitions.merge(
     Definitions(assets=[smoke_events_bronze]),
     ecommerce.defs,
-    Definitions(resources={"lakehouse": LakehouseResource()}),
+    # One process for a whole run: every asset shares one Spark session instead of starting a JVM each.
+    Definitions(resources={"lakehouse": LakehouseResource()}, executor=in_process_executor),
 )

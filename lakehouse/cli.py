@@ -64,16 +64,22 @@ def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from lakehouse.main_job import run_main_job
 
-    report = run_main_job(settings, events=args.events)
+    report = run_main_job(settings, orders=args.orders, seed=args.seed)
+    print(f"\nMain job finished in {report.seconds:.0f}s")
+    print(f"  {report.traffic.describe()}")
+    print(f"  events published to Kafka: {report.events_published:,}\n")
+    print(f"  {'layer':<11} {'table':<36} {'rows':>9}")
+    for count in report.tables:
+        rows = f"{count.rows:,}" if count.rows is not None else "-"
+        print(f"  {count.layer:<11} {count.table:<36} {rows:>9}")
+    print("\n  quarantine reasons:" if report.quarantine else "\n  quarantine: empty (no malformed events)")
+    for reason, count in report.quarantine:
+        print(f"    {count:>7,}  {reason}")
+    print(f"\n  lake root: {settings.lake_uri}")
     print()
-    print(f"Main job finished in {report.seconds:.0f}s (run {report.run_id})")
-    print(f"  events published to Kafka        {report.published:>8,}")
-    print(f"  of them landed in bronze (Delta) {report.landed_this_run:>8,}")
-    print(f"  bronze.smoke_events rows, total  {report.bronze_rows:>8,}")
-    print(f"  lake root: {settings.lake_uri}")
-    print()
-    print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (the run above is listed under Runs)")
+    print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (this run is listed under Runs)")
     print("      `.venv/bin/lakehouse ui mlflow`   → http://127.0.0.1:5000")
+    print("      `.venv/bin/lakehouse ecommerce serve` → http://127.0.0.1:8001/docs (the e-commerce app)")
     return 0
 
 
@@ -103,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.set_defaults(handler=cmd_bootstrap)
 
     run = commands.add_parser("run", help="the main job: the whole flow end to end on local defaults")
-    run.add_argument("--events", type=int, default=1000, help="smoke events to publish")
+    run.add_argument("--orders", type=int, default=1000, help="e-commerce orders to generate")
+    run.add_argument("--seed", type=int, default=42)
     run.set_defaults(handler=cmd_run)
 
     from ingest.ecommerce.cli import register as register_ecommerce

@@ -18,6 +18,8 @@ CARTS_TOPIC = "ecommerce.carts"
 ORDERS_TOPIC = "ecommerce.orders"
 PAYMENTS_TOPIC = "ecommerce.payments"
 TOPICS = (CUSTOMERS_TOPIC, PRODUCTS_TOPIC, CARTS_TOPIC, ORDERS_TOPIC, PAYMENTS_TOPIC)
+# Every status an order can be in; silver's expectations hold the data to this list.
+ORDER_STATUSES = ("placed", "paid", "shipped", "cancelled", "review", "chargeback")
 
 
 class EventPayload(BaseModel):
@@ -76,7 +78,7 @@ class OrderPlacedV1(EventPayload):
 
 class OrderStatusChangedV1(EventPayload):
     order_id: str
-    status: str  # placed | paid | shipped | cancelled | review
+    status: str  # one of ORDER_STATUSES
     changed_at: datetime
 
 

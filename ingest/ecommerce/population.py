@@ -7,6 +7,7 @@ terminals nearest home, as in the fraud-detection handbook's simulator.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import dataclass
@@ -119,17 +120,25 @@ def country_and_region(location: Location) -> tuple[str, str]:
     return country, f"{country}-{sub_row * 2 + sub_column + 1}"
 
 
+def world_id(config: PopulationConfig, seed: int) -> str:
+    """The id stem of a world: the seed plus a digest of its shape, so two differently sized worlds of one seed
+    never hand the same customer id to two different customers (the app would refuse the second as a conflict)."""
+    digest = hashlib.sha256(repr(config).encode()).hexdigest()[:4]
+    return f"{seed}w{digest}"
+
+
 def build_population(config: PopulationConfig, rng: random.Random, seed: int, born_before: datetime) -> Population:
-    terminals, catalogue = _build_merchants(config, rng, seed)
+    world = world_id(config, seed)
+    terminals, catalogue = _build_merchants(config, rng, world)
     by_category: dict[str, list[Terminal]] = {}
     for terminal in terminals.values():
         by_category.setdefault(terminal.category, []).append(terminal)
-    customers = [_build_customer(config, rng, seed, n, born_before, by_category) for n in range(config.customers)]
+    customers = [_build_customer(config, rng, world, n, born_before, by_category) for n in range(config.customers)]
     return Population(customers, terminals, catalogue, by_category)
 
 
 def _build_merchants(
-    config: PopulationConfig, rng: random.Random, seed: int
+    config: PopulationConfig, rng: random.Random, world: str
 ) -> tuple[dict[str, Terminal], dict[str, list[Product]]]:
     categories = list(CATEGORY_PRICES)
     terminals: dict[str, Terminal] = {}
@@ -137,9 +146,9 @@ def _build_merchants(
     for n in range(config.merchants):
         # Round-robin first, so every category has merchants even in a tiny world.
         category = categories[n % len(categories)] if n < 2 * len(categories) else rng.choice(categories)
-        merchant_id = f"m{seed}-{n:04d}"
+        merchant_id = f"m{world}-{n:04d}"
         for _ in range(rng.randint(1, config.max_terminals_per_merchant)):
-            terminal_id = f"t{seed}-{len(terminals):05d}"
+            terminal_id = f"t{world}-{len(terminals):05d}"
             location = (rng.uniform(0, 100), rng.uniform(0, 100))
             terminals[terminal_id] = Terminal(terminal_id, merchant_id, category, location)
         catalogue[merchant_id] = _build_catalogue(config, rng, merchant_id, category)
@@ -160,7 +169,7 @@ def _build_catalogue(config: PopulationConfig, rng: random.Random, merchant_id: 
 def _build_customer(
     config: PopulationConfig,
     rng: random.Random,
-    seed: int,
+    world: str,
     n: int,
     born_before: datetime,
     terminals_by_category: dict[str, list[Terminal]],
@@ -180,7 +189,7 @@ def _build_customer(
     }
     registered_at = born_before - timedelta(seconds=rng.randrange(86_400, 720 * 86_400))
     return Customer(
-        customer_id=f"c{seed}-{n:06d}",
+        customer_id=f"c{world}-{n:06d}",
         email=f"{first}.{last}.{n}@{rng.choice(MAIL_DOMAINS)}".lower(),
         full_name=f"{first} {last}",
         country=country,

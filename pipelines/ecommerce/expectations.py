@@ -19,8 +19,9 @@ from great_expectations.data_context.types.base import (
 )
 from pyspark.sql import DataFrame
 
+from ingest.ecommerce.events import ORDER_STATUSES
+
 SHA256_HEX = r"^[0-9a-f]{64}$"
-ORDER_STATUSES = ["placed", "paid", "shipped", "cancelled", "review"]
 
 
 def _keyed(*columns: str) -> list[gxe.Expectation]:
@@ -52,7 +53,7 @@ SILVER_EXPECTATIONS: dict[str, Callable[[], list[gxe.Expectation]]] = {
         _positive("amount"),
         gxe.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}$"),
         gxe.ExpectColumnValuesToMatchRegex(column="card_hash", regex=SHA256_HEX),
-        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=ORDER_STATUSES),
+        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(ORDER_STATUSES)),
     ],
     "order_lines": lambda: [*_keyed("order_id", "line_number"), _positive("quantity"), _not_negative("unit_price")],
     "order_status_changes": lambda: [*_keyed("event_id"), gxe.ExpectColumnValuesToNotBeNull(column="order_id")],

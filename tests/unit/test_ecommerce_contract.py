@@ -42,3 +42,11 @@ def test_request_bodies_leave_the_path_id_out_but_keep_the_rules() -> None:
         ProductBody(sku="s", name="n", category="c", merchant_id="m", price="-1")
     with pytest.raises(ValidationError, match="cart_id"):
         ProductBody(sku="s", name="n", category="c", merchant_id="m", price="1", cart_id="x")
+
+
+def test_every_status_the_app_emits_is_in_the_contract():
+    # Silver's expectations reject statuses outside ORDER_STATUSES and block gold: the two must agree.
+    from ingest.ecommerce import ordering
+    from ingest.ecommerce.events import ORDER_STATUSES
+
+    assert {ordering.PAID, ordering.CHARGED_BACK} <= set(ORDER_STATUSES)
