@@ -1,0 +1,42 @@
+"""API-key check for the fraud service: callers send ``Authorization: Bearer <fraud_api_key>``.
+
+Default-deny: every route needs the key except the documentation, health probes and metrics, which load
+balancers, Prometheus and people browsing the docs reach without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lakehouse.settings import load_settings
+
+PUBLIC_PATHS = frozenset({"/", "/docs", "/docs.json", "/schema.json", "/metrics", "/livez", "/healthz", "/readyz"})
+PUBLIC_PREFIXES = ("/static_content/",)
+UNAUTHORIZED = {"error": "missing or invalid API key: send the header 'Authorization: Bearer <key>'"}
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+class BearerKeyAuth:
+    """ASGI middleware answering 401 before the request reaches the API (so before its body is validated)."""
+
+    def __init__(self, app: ASGIApp, api_key: str | None = None) -> None:
+        self.app = app
+        # Read in the worker process, from the LAKEHOUSE_* environment the server was started with.
+        self.expected = f"Bearer {api_key or load_settings().fraud_api_key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_public(scope["path"]) or self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse(UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        presented = dict(scope["headers"]).get(b"authorization", b"")
+        return hmac.compare_digest(presented, self.expected)

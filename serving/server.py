@@ -1,0 +1,103 @@
+"""Starting and stopping the fraud service's BentoML HTTP server as a subprocess, for the main job and the tests.
+
+The server gets this process's settings through ``LAKEHOUSE_*`` variables, so it reads the same MLflow store,
+Redis and PostgreSQL; it runs in its own process group, so stopping it also stops the workers it forked.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from lakehouse.settings import PROJECT_ROOT, Settings
+
+SERVICE = "serving.fraud_service:FraudService"
+READY_TIMEOUT_S = 90.0
+
+
+@dataclass
+class FraudServer:
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+    started_in_s: float
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout_s)
+
+
+def serve_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    return [bentoml, "serve", SERVICE, "--host", host, "--port", str(port)]
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as the ``LAKEHOUSE_*`` variable that reproduces it in a child process."""
+    environment = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        text = ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+        environment[f"LAKEHOUSE_{name.upper()}"] = text
+    environment["LAKEHOUSE_HOME"] = str(settings.home_dir)
+    # MLflow reads this before our code runs; it must name the same store as the settings.
+    environment["MLFLOW_TRACKING_URI"] = settings.mlflow_uri
+    environment["BENTOML_HOME"] = str(settings.home_dir / "bentoml")
+    return environment
+
+
+def start_fraud_server(settings: Settings, port: int | None = None) -> FraudServer:
+    """Start ``bentoml serve`` and return once ``/readyz`` answers 200; raises with the server's log otherwise."""
+    port = port or urlsplit(settings.fraud_service_url).port or 3001
+    log_path = settings.home_dir / "logs" / f"fraud-service-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            serve_command(port),
+            cwd=PROJECT_ROOT,
+            env=os.environ | settings_environment(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = FraudServer(process, f"http://127.0.0.1:{port}", log_path, 0.0)
+    try:
+        _wait_until_ready(server)
+    except BaseException:
+        server.stop()
+        raise
+    server.started_in_s = time.monotonic() - started
+    return server
+
+
+def _wait_until_ready(server: FraudServer) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the fraud service exited ({server.process.returncode}):\n{_tail(server.log_path)}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.2)
+    raise TimeoutError(f"the fraud service was not ready within {READY_TIMEOUT_S:.0f}s:\n{_tail(server.log_path)}")
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

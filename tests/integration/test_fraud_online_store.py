@@ -1,0 +1,162 @@
+"""The online store and its fallback on the real stack: Redis values equal the offline features an order placed at
+``as_of`` gets, keys expire, stale and missing entries are reported, and PostgreSQL answers the same numbers.
+
+Every customer and terminal id carries the test's unique name, so runs and other tests never share a key or a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from redis import Redis
+
+from features.fallback import customer_features_from_postgres, terminal_features_from_postgres
+from features.fraud_spec import CUSTOMER_FEATURES, CUSTOMER_KEY, TERMINAL_FEATURES, TERMINAL_KEY
+from features.offline import build_fraud_features
+from features.online import latest_entity_features, read_online_features, write_online
+from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
+from ingest.ecommerce.context import open_context
+from ingest.ecommerce.service import handle
+from lakehouse.bootstrap import apply_all
+from lakehouse.settings import Settings
+
+pytestmark = pytest.mark.integration
+AS_OF = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+ORDERS_SCHEMA = "order_id string, customer_id string, terminal_id string, amount decimal(18,2), placed_at timestamp"
+CHARGEBACKS_SCHEMA = "order_id string, filed_at timestamp"
+
+
+def history(name: str) -> tuple[list[tuple[str, str, str, Decimal, datetime]], dict[str, datetime]]:
+    """Orders of two customers at two terminals over 40 days, and when some of them were charged back."""
+    c1, c2, t1, t2 = f"c1-{name}", f"c2-{name}", f"t1-{name}", f"t2-{name}"
+    orders = [
+        (f"o1-{name}", c1, t1, Decimal("0.10"), AS_OF - 35 * DAY),
+        (f"o2-{name}", c1, t1, Decimal("0.20"), AS_OF - 30 * DAY),
+        (f"o3-{name}", c1, t2, Decimal("19.99"), AS_OF - 6 * DAY),
+        (f"o4-{name}", c2, t1, Decimal("250.00"), AS_OF - 5 * DAY),
+        (f"o5-{name}", c2, t1, Decimal("12.35"), AS_OF - DAY),
+        (f"o6-{name}", c1, t1, Decimal("0.70"), AS_OF - timedelta(hours=3)),
+        (f"o7-{name}", c2, t2, Decimal("3.33"), AS_OF - timedelta(seconds=1)),
+    ]
+    filed = {
+        f"o2-{name}": AS_OF - 20 * DAY,
+        f"o4-{name}": AS_OF - 2 * DAY,
+        f"o5-{name}": AS_OF + DAY,  # after as_of: not known yet
+    }
+    return orders, filed
+
+
+def offline_probe(spark: SparkSession, orders: list[tuple], filed: dict[str, datetime]) -> dict[tuple[str, str], dict]:
+    """Offline features of one extra order per (customer, terminal) placed exactly at as_of: the reference."""
+    pairs = sorted({(customer, terminal) for _, customer, terminal, _, _ in orders})
+    probes = [(f"probe-{c}-{t}", c, t, Decimal("1.00"), AS_OF) for c, t in pairs]
+    frame = build_fraud_features(spark.createDataFrame(orders + probes, ORDERS_SCHEMA), chargebacks(spark, filed))
+    by_order = {row["order_id"]: row.asDict() for row in frame.collect()}
+    return {(c, t): by_order[f"probe-{c}-{t}"] for c, t in pairs}
+
+
+def chargebacks(spark: SparkSession, filed: dict[str, datetime]) -> DataFrame:
+    return spark.createDataFrame(list(filed.items()), CHARGEBACKS_SCHEMA)
+
+
+@pytest.fixture
+def redis_client(stack_settings: Settings, unique_name: str) -> Iterator[Redis]:
+    client = Redis.from_url(stack_settings.redis_url, socket_timeout=10)
+    yield client
+    keys = list(client.scan_iter(match=f"features:fraud:*{unique_name}"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def test_materialised_features_read_back_as_the_offline_values(
+    spark: SparkSession, redis_client: Redis, stack_settings: Settings, unique_name: str
+) -> None:
+    orders, filed = history(unique_name)
+    customers, terminals = latest_entity_features(
+        spark.createDataFrame(orders, ORDERS_SCHEMA), chargebacks(spark, filed), AS_OF
+    )
+    ttl = stack_settings.online_feature_ttl_s
+    assert write_online(redis_client, customers, terminals, ttl, AS_OF) == 4
+
+    expected_by_pair = offline_probe(spark, orders, filed)
+    c1_t1 = expected_by_pair[(orders[0][1], orders[0][2])]  # by hand: o2 (exactly 30 days old), o3, o6; o1 too old
+    assert (c1_t1["customer_orders_30d"], c1_t1["customer_spend_30d"]) == (3.0, 20.89)
+    assert (c1_t1["terminal_orders_7d"], c1_t1["terminal_risk_7d"]) == (3.0, 1 / 3)  # o4, o5, o6; only o4 known
+    for (customer, terminal), expected in expected_by_pair.items():
+        online = read_online_features(redis_client, customer, terminal, now=AS_OF + timedelta(minutes=5), max_age_s=ttl)
+        assert online.fresh and online.customer.as_of == AS_OF
+        assert online.customer.values == {name: expected[name] for name in CUSTOMER_FEATURES}
+        assert online.terminal.values == {name: expected[name] for name in TERMINAL_FEATURES}
+        for key in (CUSTOMER_KEY.format(customer_id=customer), TERMINAL_KEY.format(terminal_id=terminal)):
+            assert 0 < redis_client.ttl(key) <= ttl
+
+
+def test_stale_and_missing_entries_are_reported(
+    spark: SparkSession, redis_client: Redis, stack_settings: Settings, unique_name: str
+) -> None:
+    orders, filed = history(unique_name)
+    customers, terminals = latest_entity_features(
+        spark.createDataFrame(orders, ORDERS_SCHEMA), chargebacks(spark, filed), AS_OF
+    )
+    write_online(redis_client, customers, terminals, stack_settings.online_feature_ttl_s, AS_OF)
+    customer, terminal = orders[0][1], orders[0][2]
+
+    later = read_online_features(redis_client, customer, terminal, now=AS_OF + timedelta(hours=2), max_age_s=3600)
+    assert (later.customer.status, later.terminal.status) == ("stale", "stale") and not later.fresh
+    assert later.customer.values is not None  # kept, so the service can log what it replaced
+
+    unknown = read_online_features(redis_client, f"nobody-{unique_name}", terminal, now=AS_OF, max_age_s=3600)
+    assert unknown.customer.status == "missing" and unknown.customer.values is None
+    assert unknown.terminal.status == "fresh"
+
+    redis_client.hset(TERMINAL_KEY.format(terminal_id=terminal), "terminal_risk_7d", "not-a-number")
+    garbled = read_online_features(redis_client, customer, terminal, now=AS_OF, max_age_s=3600)
+    assert (garbled.customer.status, garbled.terminal.status) == ("fresh", "missing")
+
+
+def place_history(settings: Settings, name: str, orders: list[tuple], filed: dict[str, datetime]) -> None:
+    """The same orders and chargebacks, through the e-commerce app's use cases."""
+    with open_context(settings, actor="test:fraud-features") as ctx:
+        product = f"p-{name}"
+        handle(
+            UpsertProduct(product_id=product, sku=product, name="Tea", category="food", merchant_id="m1", price=1), ctx
+        )
+        for customer in sorted({row[1] for row in orders}):
+            handle(
+                RegisterCustomer(customer_id=customer, email=f"{customer}@shop.test", full_name="A", country="FR"), ctx
+            )
+        for order_id, customer, terminal, amount, placed_at in orders:
+            line = OrderLine(product_id=product, category="food", quantity=1, unit_price=amount)
+            card = "4111111111111111"
+            command = PlaceOrder(
+                order_id=order_id,
+                customer_id=customer,
+                merchant_id="m1",
+                terminal_id=terminal,
+                card_number=card,
+                lines=[line],
+                placed_at=placed_at,
+            )
+            handle(command, ctx)
+        for order_id, filed_at in filed.items():
+            handle(FileChargeback(chargeback_id=f"cb-{order_id}", order_id=order_id, filed_at=filed_at), ctx)
+
+
+def test_postgres_fallback_equals_the_offline_features(
+    spark: SparkSession, stack_settings: Settings, unique_name: str
+) -> None:
+    apply_all(stack_settings, progress=lambda line: None)
+    orders, filed = history(unique_name)
+    place_history(stack_settings, unique_name, orders, filed)
+
+    with psycopg.connect(stack_settings.postgres_url) as conn:
+        for (customer, terminal), expected in offline_probe(spark, orders, filed).items():
+            assert customer_features_from_postgres(conn, customer, AS_OF) == {n: expected[n] for n in CUSTOMER_FEATURES}
+            assert terminal_features_from_postgres(conn, terminal, AS_OF) == {n: expected[n] for n in TERMINAL_FEATURES}

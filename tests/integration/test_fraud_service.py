@@ -1,0 +1,292 @@
+"""The fraud service over HTTP on the real stack: a BentoML server subprocess serving a model registered in a
+throwaway MLflow store, features from the real Redis, the PostgreSQL fallback fed by the e-commerce use cases."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pandas as pd
+import pytest
+from fraud_synthetic import synthetic_orders
+from redis import Redis
+
+from features.fraud_spec import AS_OF_FIELD, CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
+from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
+from ingest.ecommerce.context import open_context
+from ingest.ecommerce.service import handle
+from lakehouse.bootstrap import apply_all
+from lakehouse.instances import configure_mlflow
+from lakehouse.settings import Settings
+from models.fraud_registry import register_fraud_model
+from models.fraud_training import TrainedModel, train_fraud_model
+from serving.client import FraudServiceError, score_order
+from serving.fraud_schema import FraudScoreRequest
+from serving.server import FraudServer, start_fraud_server
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "test-fraud-key"
+TTL_S = 3600
+SATURDAY_NIGHT = datetime(2024, 3, 2, 3, 30, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Served:
+    server: FraudServer
+    settings: Settings
+    trained: TrainedModel
+
+    def post(self, body: dict, key: str | None = API_KEY) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.post(f"{self.server.url}/score", json=body, headers=headers, timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    apply_all(stack_settings, progress=lambda line: None)
+    port = free_port()
+    overrides = {"home": tmp_path_factory.mktemp("fraud-home"), "fraud_api_key": API_KEY, "online_feature_ttl_s": TTL_S}
+    settings = Settings(
+        **stack_settings.model_dump(exclude={"home"}) | overrides | {"fraud_service_url": f"http://127.0.0.1:{port}"}
+    )
+    configure_mlflow(settings)
+    trained = train_fraud_model(
+        synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
+    )
+    register_fraud_model(settings, trained)
+    server = start_fraud_server(settings, port)
+    print(f"fraud service started in {server.started_in_s:.1f}s")
+    yield Served(server, settings, trained)
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(stack_settings: Settings) -> Iterator[Redis]:
+    client = Redis.from_url(stack_settings.redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def ids(unique_name: str) -> dict[str, str]:
+    return {
+        "customer": f"c-{unique_name}",
+        "terminal": f"t-{unique_name}",
+        "product": f"p-{unique_name}",
+        "order": f"o-{unique_name}",
+    }
+
+
+@pytest.fixture
+def history(served: Served, ids: dict[str, str]) -> dict[str, float]:
+    """Two orders of a new customer on a new terminal (2 hours and 3 days ago), the recent one charged back an hour ago;
+    returns the customer and terminal features an order placed now must get from PostgreSQL, worked out by hand."""
+    now = datetime.now(UTC)
+    with open_context(served.settings, actor="test") as ctx:
+        handle(RegisterCustomer(customer_id=ids["customer"], email="eve@shop.test", full_name="Eve", country="FR"), ctx)
+        product = UpsertProduct(
+            product_id=ids["product"],
+            sku=f"sku-{ids['product']}",
+            name="Lamp",
+            category="home",
+            merchant_id="m-1",
+            price=Decimal("15.00"),
+        )
+        handle(product, ctx)
+        for number, (ago, quantity, price) in enumerate(
+            [(timedelta(hours=2), 2, "15.00"), (timedelta(days=3), 1, "50.00")]
+        ):
+            line = OrderLine(product_id=ids["product"], category="home", quantity=quantity, unit_price=Decimal(price))
+            order = PlaceOrder(
+                order_id=f"{ids['order']}-{number}",
+                customer_id=ids["customer"],
+                merchant_id="m-1",
+                terminal_id=ids["terminal"],
+                card_number="4111111111111111",
+                lines=[line],
+                placed_at=now - ago,
+            )
+            handle(order, ctx)
+        handle(
+            FileChargeback(
+                chargeback_id=f"cb-{ids['order']}", order_id=f"{ids['order']}-0", filed_at=now - timedelta(hours=1)
+            ),
+            ctx,
+        )
+    customer = {
+        "customer_orders_1d": 1,
+        "customer_orders_7d": 2,
+        "customer_orders_30d": 2,
+        "customer_spend_1d": 30,
+        "customer_spend_7d": 80,
+        "customer_spend_30d": 80,
+        "customer_avg_amount_30d": 40,
+    }
+    terminal = {
+        "terminal_orders_1d": 1,
+        "terminal_orders_7d": 2,
+        "terminal_orders_30d": 2,
+        "terminal_risk_1d": 1.0,
+        "terminal_risk_7d": 0.5,
+        "terminal_risk_30d": 0.5,
+    }
+    return customer | terminal
+
+
+def own_features(amount: float, customer_avg: float, placed_at: datetime) -> dict[str, float]:
+    return {
+        "amount": amount,
+        "amount_to_customer_avg_30d": amount / customer_avg,
+        "hour_of_day": placed_at.hour,
+        "is_weekend": float(placed_at.weekday() >= 5),
+        "is_night": float(placed_at.hour < 6),
+    }
+
+
+def write_online(redis_client: Redis, key: str, values: dict[str, float], as_of: datetime) -> None:
+    redis_client.hset(
+        key, mapping={name: repr(float(v)) for name, v in values.items()} | {AS_OF_FIELD: as_of.isoformat()}
+    )
+    redis_client.expire(key, 600)
+
+
+def body(ids: dict[str, str], amount: str, placed_at: datetime) -> dict[str, str]:
+    return {
+        "order_id": ids["order"],
+        "customer_id": ids["customer"],
+        "terminal_id": ids["terminal"],
+        "amount": amount,
+        "placed_at": placed_at.isoformat(),
+    }
+
+
+ONLINE_CUSTOMER = {
+    "customer_orders_1d": 1,
+    "customer_orders_7d": 2,
+    "customer_orders_30d": 3,
+    "customer_spend_1d": 10,
+    "customer_spend_7d": 20,
+    "customer_spend_30d": 30,
+    "customer_avg_amount_30d": 10,
+}
+ONLINE_TERMINAL = {
+    "terminal_orders_1d": 5,
+    "terminal_orders_7d": 6,
+    "terminal_orders_30d": 7,
+    "terminal_risk_1d": 0.1,
+    "terminal_risk_7d": 0.2,
+    "terminal_risk_30d": 0.3,
+}
+
+
+def test_fresh_online_features_are_served_and_scored_like_the_model_offline(served, redis_client, ids):
+    now = datetime.now(UTC)
+    write_online(redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), ONLINE_CUSTOMER, now)
+    write_online(redis_client, TERMINAL_KEY.format(terminal_id=ids["terminal"]), ONLINE_TERMINAL, now)
+
+    response = served.post(body(ids, "25.00", SATURDAY_NIGHT))
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    expected = own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL
+    assert answer["features"] == pytest.approx(expected) and list(answer["features"]) == list(FEATURE_COLUMNS)
+    offline = served.trained.model.predict_proba(pd.DataFrame([expected], columns=list(FEATURE_COLUMNS)))[0, 1]
+    assert answer["score"] == pytest.approx(offline, rel=1e-12)
+    assert answer["decision"] == served.trained.thresholds.decision(offline)
+    assert (answer["order_id"], answer["features_source"]) == (ids["order"], "online")
+    assert (answer["model_name"], answer["model_version"]) == ("ecommerce-fraud", "1")
+
+
+def test_an_entity_missing_online_is_computed_from_postgres(served, history, ids):
+    placed_at = datetime.now(UTC)
+    answer = served.post(body(ids, "120.00", placed_at)).json()
+    assert answer["features_source"] == "fallback:missing"
+    assert answer["features"] == pytest.approx(own_features(120.0, 40.0, placed_at) | history)
+
+
+def test_only_the_entity_missing_online_is_recomputed(served, history, redis_client, ids):
+    write_online(redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), ONLINE_CUSTOMER, datetime.now(UTC))
+    placed_at = datetime.now(UTC)
+    answer = served.post(body(ids, "120.00", placed_at)).json()
+    assert answer["features_source"] == "fallback:missing"
+    terminal_from_postgres = {name: value for name, value in history.items() if name.startswith("terminal_")}
+    assert answer["features"] == pytest.approx(
+        own_features(120.0, 10.0, placed_at) | ONLINE_CUSTOMER | terminal_from_postgres
+    )
+
+
+def test_stale_online_features_are_replaced_by_postgres(served, history, redis_client, ids):
+    too_old = datetime.now(UTC) - timedelta(seconds=2 * TTL_S)
+    write_online(
+        redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), dict.fromkeys(ONLINE_CUSTOMER, 999), too_old
+    )
+    write_online(
+        redis_client, TERMINAL_KEY.format(terminal_id=ids["terminal"]), dict.fromkeys(ONLINE_TERMINAL, 999), too_old
+    )
+    placed_at = datetime.now(UTC)
+    answer = served.post(body(ids, "120.00", placed_at)).json()
+    assert answer["features_source"] == "fallback:stale"
+    assert answer["features"] == pytest.approx(own_features(120.0, 40.0, placed_at) | history)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "-5"),
+        ("amount", "0"),
+        ("amount", "lots"),
+        ("placed_at", "yesterday"),
+        ("customer_id", ""),
+        ("order_id", None),
+    ],
+)
+def test_invalid_input_is_a_4xx_naming_the_field(served, ids, field, value):
+    request = body(ids, "10.00", SATURDAY_NIGHT) | {field: value}
+    if value is None:
+        del request[field]
+    response = served.post(request)
+    assert 400 <= response.status_code < 500
+    assert [error["loc"][0] for error in response.json()["detail"]] == [field]
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key"])
+def test_scoring_needs_the_api_key(served, ids, key):
+    response = served.post(body(ids, "10.00", SATURDAY_NIGHT), key=key)
+    assert response.status_code == 401 and "Authorization: Bearer" in response.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs.json", "/metrics", "/readyz"])
+def test_docs_probes_and_metrics_need_no_key(served, path):
+    assert httpx.get(f"{served.server.url}{path}", follow_redirects=True).status_code == 200
+
+
+def test_decisions_are_counted_in_the_metrics(served, ids):
+    decision = served.post(body(ids, "10.00", SATURDAY_NIGHT)).json()["decision"]
+    metrics = httpx.get(f"{served.server.url}/metrics").text
+    assert f'fraud_decisions_total{{decision="{decision}"}}' in metrics
+
+
+def test_the_client_returns_a_typed_result_and_raises_on_http_errors(served, ids):
+    request = FraudScoreRequest(
+        order_id=ids["order"],
+        customer_id=ids["customer"],
+        terminal_id=ids["terminal"],
+        amount=Decimal("10.00"),
+        placed_at=SATURDAY_NIGHT,
+    )
+    result = score_order(served.settings, request)
+    assert (result.order_id, result.features_source, result.model_version) == (ids["order"], "fallback:missing", "1")
+    with pytest.raises(FraudServiceError, match="401") as raised:
+        score_order(served.settings.model_copy(update={"fraud_api_key": "wrong"}), request)
+    assert raised.value.status_code == 401
