@@ -21,6 +21,11 @@ class Measurement:
     unit: str = "rows"
     is_baseline: bool = False
     notes: str = ""
+    # Name of the measurement this one is compared with; None: the report's first baseline; "": none.
+    compare_to: str | None = None
+    # Per-call latency, for benchmarks of requests rather than rows (printed when any measurement has it).
+    p50_ms: float | None = None
+    p99_ms: float | None = None
 
     @property
     def rate(self) -> float:
@@ -41,13 +46,26 @@ class Report:
         )
         return measurement
 
+    def baseline_of(self, measurement: Measurement) -> Measurement | None:
+        if measurement.compare_to is None:
+            return next((m for m in self.measurements if m.is_baseline), None)
+        return next((m for m in self.measurements if m.name == measurement.compare_to), None)
+
+    def _ratio(self, measurement: Measurement) -> str:
+        if measurement.is_baseline:
+            return "baseline"
+        baseline = self.baseline_of(measurement)
+        return f"{measurement.rate / baseline.rate:.2f}x" if baseline else "-"
+
     def print_table(self) -> None:
-        baseline = next((m for m in self.measurements if m.is_baseline), None)
+        latencies = any(m.p50_ms is not None for m in self.measurements)
+        width = max([48, *(len(m.name) for m in self.measurements)])
         print(f"\n{self.benchmark}  ({', '.join(f'{k}={v}' for k, v in self.parameters.items())})")
-        print(f"{'what':<48} {'items':>10} {'seconds':>9} {'per second':>12} {'vs baseline':>12}")
+        latency_header = f" {'p50 ms':>8} {'p99 ms':>8}" if latencies else ""
+        print(f"{'what':<{width}} {'items':>10} {'seconds':>9} {'per second':>12}{latency_header} {'vs baseline':>12}")
         for m in self.measurements:
-            ratio = "baseline" if m is baseline else (f"{m.rate / baseline.rate:.2f}x" if baseline else "-")
-            print(f"{m.name:<48} {m.items:>10,} {m.seconds:>9.2f} {m.rate:>12,.0f} {ratio:>12}")
+            latency = f" {_ms(m.p50_ms):>8} {_ms(m.p99_ms):>8}" if latencies else ""
+            print(f"{m.name:<{width}} {m.items:>10,} {m.seconds:>9.2f} {m.rate:>12,.0f}{latency} {self._ratio(m):>12}")
 
     def save(self) -> Path:
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -62,6 +80,15 @@ class Report:
         path.write_text(json.dumps(payload, indent=2))
         print(f"\nsaved {path}")
         return path
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: the machine is shared, so a figure means little without them."""
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 class Stopwatch:

@@ -47,3 +47,10 @@ def read_pinned(spark: SparkSession, path: str) -> PinnedTable:
 def table_versions(*tables: PinnedTable) -> dict[str, int]:
     """``{path: version}`` of the inputs, to log beside the model (e.g. as MLflow params or tags)."""
     return {table.path: table.version for table in tables}
+
+
+def read_pinned_or_empty(spark: SparkSession, path: str, empty_schema: str) -> PinnedTable:
+    """Like ``read_pinned``; a table no pipeline has written yet (no chargeback so far) reads as empty, version -1."""
+    if DeltaTable.isDeltaTable(spark, path):
+        return read_pinned(spark, path)
+    return PinnedTable(path, -1, spark.createDataFrame([], empty_schema))

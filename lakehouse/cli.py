@@ -76,10 +76,32 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     for reason, count in report.quarantine:
         print(f"    {count:>7,}  {reason}")
     print(f"\n  lake root: {settings.lake_uri}")
+    print(f"  fraud model champion: {report.champion_version or 'none yet'}")
+    print("\n  new orders placed through the app, with the fraud service's decision:")
+    for demo in report.demo_orders:
+        score = f"{demo.score:.3f}" if demo.score is not None else "-"
+        print(f"    {demo.order_id}  {demo.amount:>9,.2f}  {demo.decision:<9} score {score:<6} {demo.label}")
+        print(f"      ({demo.detail})")
     print()
     print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (this run is listed under Runs)")
     print("      `.venv/bin/lakehouse ui mlflow`   → http://127.0.0.1:5000")
     print("      `.venv/bin/lakehouse ecommerce serve` → http://127.0.0.1:8001/docs (the e-commerce app)")
+    if report.fraud_service_url:
+        print(f"      fraud service (running) → {report.fraud_service_url}/docs   stop: `lakehouse serve fraud --stop`")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from serving.server import start_detached_fraud_server, stop_detached_fraud_server
+
+    if args.stop:
+        print("stopped the fraud service" if stop_detached_fraud_server(settings) else "no fraud service was running")
+        return 0
+    server = start_detached_fraud_server(settings, args.port)
+    print(f"fraud service (champion of the MLflow registry) ready in {server.started_in_s:.0f}s at {server.url}")
+    print(f"  OpenAPI docs: {server.url}/docs   metrics: {server.url}/metrics   log: {server.log_path}")
+    print(f"  try: curl -s {server.url}/score -H 'Authorization: Bearer <LAKEHOUSE_FRAUD_API_KEY>' ...")
+    print("  stop: lakehouse serve fraud --stop")
     return 0
 
 
@@ -122,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     register_traffic(
         generate.add_subparsers(dest="domain", required=True), importer.add_subparsers(dest="domain", required=True)
     )
+
+    serve = commands.add_parser("serve", help="start (or --stop) a model service in the background")
+    serve.add_argument("which", choices=["fraud"])
+    serve.add_argument("--port", type=int, help="default: the port of LAKEHOUSE_FRAUD_SERVICE_URL (3001)")
+    serve.add_argument("--stop", action="store_true")
+    serve.set_defaults(handler=cmd_serve)
 
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lakehouse.settings import Settings
 
-LAYERS = ("bronze", "silver", "gold", "quarantine")
+LAYERS = ("bronze", "silver", "gold", "quarantine", "features")
 
 
 def table_path(settings: Settings, layer: str, table: str) -> str:

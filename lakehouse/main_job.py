@@ -1,8 +1,9 @@
 """The README's main job: the whole flow on local defaults, with progress and a summary at the end.
 
 stack up → storage bootstrap → generated e-commerce traffic through the app (PostgreSQL + outbox, MongoDB,
-Cassandra) → relay to Kafka → Dagster materialises every asset (bronze → silver → gold, checks) → counts per
-layer and quarantine reasons, read back from Delta.
+Cassandra) → relay to Kafka → Dagster materialises every asset (bronze → silver → gold, checks, fraud features, model,
+online features) → counts per layer and quarantine reasons read back from Delta → the fraud service started with
+the champion → a few orders placed through the app, with the fraud decisions it stored.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ingest.ecommerce.traffic import TrafficConfig, TrafficSummary
 from ingest.ecommerce.traffic_cli import app_sink
 from lakehouse import lake
 from lakehouse.bootstrap import apply_all
+from lakehouse.fraud_demo import DemoOrder, place_demo_orders
 from lakehouse.instances import dagster_command, dagster_environment
 from lakehouse.settings import PROJECT_ROOT, Settings
 from lakehouse.spark import spark_session
@@ -42,6 +44,9 @@ class MainJobReport:
     events_published: int
     tables: list[TableCount]
     quarantine: list[tuple[str, int]]
+    champion_version: str | None
+    fraud_service_url: str | None
+    demo_orders: list[DemoOrder]
     seconds: float
 
     def rows(self, layer: str, table: str) -> int | None:
@@ -84,26 +89,41 @@ def run_main_job(
 ) -> MainJobReport:
     started = time.monotonic()
     indent = lambda line: progress(f"      {line}")  # noqa: E731
-    progress("[1/6] local stack")
+    progress("[1/8] local stack")
     Stack(settings).up(progress=indent)
-    progress("[2/6] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics)")
+    progress("[2/8] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics)")
     apply_all(settings, progress=indent)
-    progress(f"[3/6] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
+    progress(f"[3/8] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
     with app_sink(settings, actor="main-job") as sink:
         traffic = generate(traffic_config(orders, seed), sink, indent)
     indent(traffic.describe())
-    progress("[4/6] outbox relay → Kafka (and the Cassandra orders_by_customer view)")
+    progress("[4/8] outbox relay → Kafka (and the Cassandra orders_by_customer view)")
     published = relay_pass(settings)
     indent(f"published {published} events")
-    progress("[5/6] materialising all Dagster assets: bronze → silver (checks) → gold")
+    progress("[5/8] materialising all Dagster assets: bronze → silver (checks) → gold → fraud features and model")
     materialize_all_assets(settings, indent)
-    progress("[6/6] reading the lake back")
+    progress("[6/8] reading the lake back")
     spark = spark_session(settings, app_name="lakehouse-main-job")
     ecommerce = EcommerceLake(partial(lake.table_path, settings), partial(lake.checkpoint_path, settings))
-    return MainJobReport(
-        traffic,
-        published,
-        count_tables(spark, ecommerce),
-        quarantine_reasons(spark, ecommerce),
-        time.monotonic() - started,
-    )
+    tables, quarantine = count_tables(spark, ecommerce), quarantine_reasons(spark, ecommerce)
+    progress("[7/8] fraud service (BentoML) with the champion of the MLflow registry")
+    champion, url = serve_champion(settings, indent)
+    progress("[8/8] placing a few new orders through the e-commerce app, which asks the fraud service")
+    demos = place_demo_orders(settings, traffic_config(orders, seed))
+    return MainJobReport(traffic, published, tables, quarantine, champion, url, demos, time.monotonic() - started)
+
+
+def serve_champion(settings: Settings, progress: Progress) -> tuple[str | None, str | None]:
+    """Start the fraud service when a champion exists; without one, orders are accepted unscored for review."""
+    from lakehouse.instances import configure_mlflow
+    from models.fraud_registry import current_champion
+    from serving.server import start_detached_fraud_server
+
+    configure_mlflow(settings)
+    champion = current_champion()
+    if champion is None:
+        progress("no champion model yet (too few chargebacks to train on): orders will be accepted for review")
+        return None, None
+    server = start_detached_fraud_server(settings)
+    progress(f"serving {champion.name} v{champion.version} at {server.url} (ready in {server.started_in_s:.0f}s)")
+    return champion.version, server.url

@@ -37,6 +37,10 @@ class Thresholds:
         return "review" if score >= self.review else "approve"
 
 
+class InsufficientLabels(ValueError):
+    """The data has too few labelled frauds (chargebacks) in some period to train or evaluate honestly."""
+
+
 def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
     """Share of fraud among the ``k`` highest scores (ties keep the input order, so the result is deterministic)."""
     if k < 1:
@@ -48,7 +52,7 @@ def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
 def choose_thresholds(labels: np.ndarray, scores: np.ndarray, review_recall: float = REVIEW_RECALL) -> Thresholds:
     """Decline at the F1-best score; review from the highest score that still catches ``review_recall`` of fraud."""
     if not 0 < int(np.sum(labels)) < len(labels):
-        raise ValueError("choosing thresholds needs both fraud and legitimate orders in the validation period")
+        raise InsufficientLabels("choosing thresholds needs both fraud and legitimate orders in the validation period")
     precision, recall, cutoffs = precision_recall_curve(labels, scores)
     # The last (precision, recall) pair has no threshold: it is the "predict nothing" end of the curve.
     precision, recall = precision[:-1], recall[:-1]
@@ -60,7 +64,7 @@ def choose_thresholds(labels: np.ndarray, scores: np.ndarray, review_recall: flo
 
 def holdout_metrics(labels: np.ndarray, scores: np.ndarray, thresholds: Thresholds) -> dict[str, float]:
     if not 0 < int(np.sum(labels)) < len(labels):
-        raise ValueError("the holdout needs both fraud and legitimate orders to be evaluated")
+        raise InsufficientLabels("the holdout needs both fraud and legitimate orders to be evaluated")
     k = min(TOP_K, len(labels))
     declined = scores >= thresholds.decline
     true_declines = int(np.sum(declined & (labels == 1)))

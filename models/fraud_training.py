@@ -21,7 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from features.fraud_spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
 from models import fraud_evaluation as evaluation
-from models.fraud_evaluation import Thresholds
+from models.fraud_evaluation import InsufficientLabels, Thresholds
 
 VALIDATION_SHARE = 0.2
 # Balanced class weights because fraud is ~1% of orders; no early stopping, as its validation split is random
@@ -99,13 +99,13 @@ def split_by_time(frame: pd.DataFrame, holdout_days: int) -> tuple[pd.DataFrame,
     start = frame[TIMESTAMP_COLUMN].max() - timedelta(days=holdout_days)
     train, holdout = frame[frame[TIMESTAMP_COLUMN] < start], frame[frame[TIMESTAMP_COLUMN] >= start]
     if train.empty:
-        raise ValueError(f"no orders before the holdout: the data spans less than {holdout_days} days")
+        raise InsufficientLabels(f"no orders before the holdout: the data spans less than {holdout_days} days")
     return train, holdout
 
 
 def fit_classifier(rows: pd.DataFrame, params: dict[str, object]) -> HistGradientBoostingClassifier:
     if rows[LABEL_COLUMN].nunique() < 2:
-        raise ValueError("the training period needs both fraud and legitimate orders")
+        raise InsufficientLabels("the training period needs both fraud and legitimate orders")
     model = HistGradientBoostingClassifier(**params)
     return model.fit(rows[list(FEATURE_COLUMNS)], rows[LABEL_COLUMN].to_numpy())
 

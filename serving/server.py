@@ -101,3 +101,32 @@ def _wait_until_ready(server: FraudServer) -> None:
 
 def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.home_dir / "serving" / "fraud-service.pid"
+
+
+def stop_detached_fraud_server(settings: Settings) -> bool:
+    """Stop the server a previous `start_detached_fraud_server` left running; False when there was none."""
+    from stack.processes import read_pid_file, stop
+
+    owned = read_pid_file(_pid_file(settings))
+    _pid_file(settings).unlink(missing_ok=True)
+    if owned is None or not owned.alive():
+        return False
+    stop(owned)
+    return True
+
+
+def start_detached_fraud_server(settings: Settings, port: int | None = None) -> FraudServer:
+    """Start the server to outlive this process (the main job leaves it up for you to try); any server started
+    this way before is stopped first, so the new one loads the current champion."""
+    import psutil
+
+    stop_detached_fraud_server(settings)
+    server = start_fraud_server(settings, port)
+    pid_file = _pid_file(settings)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{server.process.pid} {psutil.Process(server.process.pid).create_time()}\n")
+    return server
