@@ -57,7 +57,7 @@ def _with(transaction: Transaction, **changes: object) -> Transaction:
 def place_demo_orders(settings: Settings, config: TrafficConfig) -> list[DemoOrder]:
     """POST each demo order to the app (in process, through its real HTTP stack) and collect its fraud decision."""
     placed = []
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, fraud_scoring=True)) as client:
         for label, transaction in demo_orders(config):
             order_id = f"demo-{uuid.uuid4().hex[:10]}"
             body = {

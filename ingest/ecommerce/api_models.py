@@ -29,12 +29,26 @@ PaymentBody = body_without(CapturePayment, "order_id")
 ChargebackBody = body_without(FileChargeback, "order_id")
 
 
+class FraudOut(BaseModel):
+    """The fraud check of an order: the service's decision, or ``unscored`` with ``error`` saying why it gave none.
+    Anything but ``approve`` holds the order in status ``review``."""
+
+    decision: Literal["approve", "review", "decline", "unscored"]
+    score: float | None
+    model_version: str | None
+    features_source: str | None
+    checked_at: datetime
+    error: str | None
+
+
 class AcceptedOut(BaseModel):
     resource: str
     id: str
     outcome: Literal["created", "updated", "unchanged"]
     version: int
     event_ids: list[str]
+    # Orders placed where fraud scoring is on; null for other resources and unscored history.
+    fraud: FraudOut | None = None
 
 
 class OrderLineOut(BaseModel):
@@ -60,6 +74,7 @@ class OrderOut(BaseModel):
     payment_id: str | None
     chargeback_id: str | None
     lines: list[OrderLineOut]
+    fraud: FraudOut | None = None
 
 
 class CustomerOrderOut(BaseModel):

@@ -2,6 +2,10 @@
 the generator and the importer use. Reads come from where each view lives: orders from PostgreSQL, a customer's
 monthly orders from Cassandra (filled by the relay, so they appear once it has run), products from MongoDB.
 
+A new order is scored for fraud when the app was created with ``fraud_scoring`` (see `ordering.place_order`): the
+order is stored first, then scored; the response carries the decision, and anything but an approval (including no
+answer from the service) leaves the order in status ``review``.
+
 Status codes: 201 created, 200 updated or replayed (an identical retry), 404 unknown referenced id, 409 conflict
 (id reused with other content, order already paid, ...), 422 invalid body (the message names the field).
 """
@@ -70,10 +74,16 @@ def run(request: Request, command: Command, actor: str | None) -> JSONResponse:
     return JSONResponse(body, status_code=201 if accepted.outcome == "created" else 200)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, fraud_scoring: bool = False) -> FastAPI:
+    """The app; with ``fraud_scoring`` each new order is scored by the service at ``settings.fraud_service_url``
+    (``lakehouse ecommerce serve`` turns it on; off by default so tools and tests need no fraud service)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_context(settings, actor="api") as ctx, open_orders_by_customer(settings) as orders_view:
+        with (
+            open_context(settings, actor="api", fraud_scoring=fraud_scoring) as ctx,
+            open_orders_by_customer(settings) as orders_view,
+        ):
             app.state.ctx, app.state.orders_view = ctx, orders_view
             yield
 

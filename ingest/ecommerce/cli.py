@@ -22,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = actions.add_parser("serve", help="run the HTTP app (OpenAPI docs at /docs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument(
+        "--no-fraud-scoring",
+        dest="fraud_scoring",
+        action="store_false",
+        help="do not score new orders (by default each is scored by the service at LAKEHOUSE_FRAUD_SERVICE_URL)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     relay = actions.add_parser("relay", help="publish the outbox to Kafka (until Ctrl-C, or one pass with --once)")
@@ -36,7 +42,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from ingest.ecommerce.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    uvicorn.run(create_app(settings, fraud_scoring=args.fraud_scoring), host=args.host, port=args.port)
     return 0
 
 

@@ -96,11 +96,13 @@ def insert_chargeback(conn: psycopg.Connection, row: tuple[Any, ...], actor: str
 
 
 def order_view(conn: psycopg.Connection, order_id: str) -> dict[str, Any] | None:
-    """The order as an API reader sees it: header, lines, payment and chargeback ids (no card data)."""
+    """The order as an API reader sees it: header, lines, payment and chargeback ids, fraud check (no card data)."""
     with conn.cursor(row_factory=dict_row) as cursor:
         header = cursor.execute(
             """SELECT o.order_id, o.customer_id, o.merchant_id, o.terminal_id, o.card_last4, o.amount, o.currency,
-            o.status, o.placed_at, o.version, o.created_at, o.updated_at, p.payment_id, c.chargeback_id
+            o.status, o.placed_at, o.version, o.created_at, o.updated_at, p.payment_id, c.chargeback_id,
+            o.fraud_decision, o.fraud_score, o.fraud_model_version, o.fraud_features_source, o.fraud_checked_at,
+            o.fraud_error
             FROM ecommerce.orders o
             LEFT JOIN ecommerce.payments p USING (order_id)
             LEFT JOIN ecommerce.chargebacks c USING (order_id)
@@ -109,9 +111,16 @@ def order_view(conn: psycopg.Connection, order_id: str) -> dict[str, Any] | None
         ).fetchone()
         if header is None:
             return None
+        header["fraud"] = fraud_view(header)
         header["lines"] = cursor.execute(
             """SELECT product_id, category, quantity, unit_price FROM ecommerce.order_lines
             WHERE order_id = %s ORDER BY line_no""",
             (order_id,),
         ).fetchall()
     return header
+
+
+def fraud_view(header: dict[str, Any]) -> dict[str, Any] | None:
+    """Move the ``fraud_*`` columns out of ``header`` into one object; None when the order was never checked."""
+    fraud = {name.removeprefix("fraud_"): header.pop(name) for name in [k for k in header if k.startswith("fraud_")]}
+    return fraud if fraud["decision"] is not None else None

@@ -1,4 +1,5 @@
-"""Use cases of an order's life: placing it, capturing its payment, and the chargeback that may follow.
+"""Use cases of an order's life: placing it (and, in the HTTP app, acting on its fraud check), capturing its
+payment, and the chargeback that may follow.
 
 Money is the order's: a payment captures, and a chargeback claws back, the amount fixed when the order was placed.
 Each use case locks the order row, so a payment and a chargeback of one order are decided one after the other.
@@ -6,11 +7,12 @@ Each use case locks the order row, so a payment and a chargeback of one order ar
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import psycopg
 
-from ingest.ecommerce import order_store, outbox
+from ingest.ecommerce import fraud_check, order_store, outbox
 from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder
 from ingest.ecommerce.context import EcommerceContext
 from ingest.ecommerce.errors import Conflict, InvalidCommand, NotFound
@@ -22,21 +24,46 @@ from ingest.ecommerce.events import (
     PaymentCapturedV1,
 )
 from ingest.ecommerce.idempotency import as_utc, fingerprint
-from ingest.ecommerce.unit_of_work import Accepted, replayed, require_customer, require_products, transaction
+from ingest.ecommerce.unit_of_work import (
+    Accepted,
+    FraudVerdict,
+    replayed,
+    require_customer,
+    require_products,
+    transaction,
+)
 
+PLACED = "placed"
 PAID = "paid"
 CHARGED_BACK = "chargeback"
+REVIEW = "review"
 
 
 def place_order(command: PlaceOrder, ctx: EcommerceContext) -> Accepted:
+    """Record the order; where scoring is on, then have it scored and act on the verdict.
+
+    The check runs only for a new order, after its transaction committed: the order is durable whatever the fraud
+    service does, and no lock or connection is held while it answers. A replay is never scored again; it returns
+    the verdict recorded by the original request (none if that check has not finished).
+    """
+    placed_at = as_utc(command.placed_at)  # fixed once: the row, the event and the fraud check see the same time
+    accepted = record_order(command, placed_at, ctx)
+    if ctx.fraud is None or accepted.outcome != "created":
+        return accepted
+    verdict = fraud_check.ask_fraud_service(command, placed_at, ctx.fraud)
+    return act_on_fraud_verdict(accepted, verdict, ctx)
+
+
+def record_order(command: PlaceOrder, placed_at: datetime, ctx: EcommerceContext) -> Accepted:
     with transaction(ctx, "order", command.order_id) as conn:
         if (earlier := replayed(conn, "orders", "order_id", command, "order")) is not None:
-            return earlier
+            if ctx.fraud is None:
+                return earlier
+            return replace(earlier, fraud=fraud_check.stored_verdict(conn, command.order_id))
         if command.amount <= 0:
             raise InvalidCommand("lines: the order total (quantity x unit_price) must be positive")
         require_customer(conn, command.customer_id)
         require_products(ctx, [line.product_id for line in command.lines])
-        placed_at = as_utc(command.placed_at)
         order_store.insert_order(conn, command, placed_at, fingerprint(command), ctx.actor)
         payload = OrderPlacedV1(
             **command.model_dump(exclude={"lines", "placed_at"}),
@@ -47,6 +74,20 @@ def place_order(command: PlaceOrder, ctx: EcommerceContext) -> Accepted:
         event = outbox.build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
         event_ids = outbox.append(conn, [event])
     return Accepted("order", command.order_id, "created", 1, event_ids)
+
+
+def act_on_fraud_verdict(accepted: Accepted, verdict: FraudVerdict, ctx: EcommerceContext) -> Accepted:
+    """Record ``verdict`` on the order; unless approved, a still-placed order moves to review (a status change
+    event, so silver and everything downstream see the hold). A decline is a review too: the order was already
+    accepted, and cancelling it is a person's call, with the model's decision and score in front of them."""
+    with transaction(ctx, "order", accepted.id) as conn:
+        order = fraud_check.record_verdict(conn, locked_order(conn, accepted.id), verdict, ctx.actor)
+        # Another command (a payment) may have moved the order while the service was thinking: keep its status.
+        if not fraud_check.holds_for_review(verdict) or order.status != PLACED:
+            return replace(accepted, version=order.version, fraud=verdict)
+        changed = move_order(conn, order, REVIEW, verdict.checked_at, ctx.actor)
+        event_ids = outbox.append(conn, [changed])
+    return replace(accepted, version=order.version + 1, event_ids=accepted.event_ids + event_ids, fraud=verdict)
 
 
 def locked_order(conn: psycopg.Connection, order_id: str) -> order_store.OrderRow:
@@ -73,7 +114,7 @@ def capture_payment(command: CapturePayment, ctx: EcommerceContext) -> Accepted:
         order = locked_order(conn, command.order_id)
         if (existing := order_store.payment_of(conn, order.order_id)) is not None:
             raise Conflict(f"order_id: order {order.order_id!r} is already paid by payment {existing!r}")
-        if order.status != "placed":
+        if order.status != PLACED:
             raise Conflict(f"order_id: order {order.order_id!r} is {order.status}; only a placed order can be paid")
         captured_at = as_utc(command.captured_at)
         row = (command.payment_id, order.order_id, order.amount, command.method, captured_at, fingerprint(command))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import psycopg
@@ -17,14 +18,30 @@ from ingest.ecommerce.idempotency import is_replay
 
 
 @dataclass(frozen=True)
+class FraudVerdict:
+    """The fraud check of a placed order: the service's answer, or ``unscored`` with the reason it gave none."""
+
+    decision: Literal["approve", "review", "decline", "unscored"]
+    checked_at: datetime
+    score: float | None = None
+    model_version: str | None = None
+    features_source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Accepted:
-    """What a command did: ``created`` a resource, ``updated`` one, or nothing (``unchanged``: a replay)."""
+    """What a command did: ``created`` a resource, ``updated`` one, or nothing (``unchanged``: a replay).
+
+    ``fraud`` is set for an order placed where fraud scoring is on (the HTTP app), also on its replays once checked.
+    """
 
     resource: str
     id: str
     outcome: Literal["created", "updated", "unchanged"]
     version: int
     event_ids: tuple[str, ...] = ()
+    fraud: FraudVerdict | None = None
 
 
 @contextmanager
