@@ -55,7 +55,12 @@ def find_product(products: Collection, product_id: str) -> Product | None:
 
 
 def find_products(products: Collection, product_ids: list[str]) -> dict[str, Product]:
-    docs = products.find({"_id": {"$in": sorted(set(product_ids))}}, {"pending_events": 0})
+    # One lookup per id: FerretDB's SQLite backend serves `_id` equality from its key but scans for `$in`.
+    docs = [
+        doc
+        for product_id in sorted(set(product_ids))
+        if (doc := products.find_one({"_id": product_id}, {"pending_events": 0}))
+    ]
     return {doc["_id"]: Product.from_document(doc) for doc in docs}
 
 
@@ -70,9 +75,6 @@ def save_product(
     now = datetime.now(UTC)
     fields = command.model_dump(include=set(PRODUCT_FIELDS))
     fields["price"] = format(command.price, "f")
-    owner = products.find_one({"sku": command.sku, "_id": {"$ne": command.product_id}}, {"_id": 1})
-    if owner is not None:
-        raise Conflict(f"sku {command.sku!r} already belongs to product {owner['_id']!r}")
     stamp = {"command_fingerprint": fingerprint, "updated_at": now, "updated_by": actor}
     try:
         if read is None:
@@ -87,8 +89,13 @@ def save_product(
             {"$set": changes, "$inc": {"version": 1, "pending_count": 1}},
         )
         return result.matched_count == 1
-    except DuplicateKeyError:
-        # Another writer created this product (or took the sku) after our reads: let the caller read again.
+    except DuplicateKeyError as error:
+        # The unique sku index, not a query before the write, guards skus: on FerretDB's SQLite backend a query on
+        # any field but _id scans the whole collection. Only on this rare path do we look for the owner.
+        owner = products.find_one({"sku": command.sku, "_id": {"$ne": command.product_id}}, {"_id": 1})
+        if owner is not None:
+            raise Conflict(f"sku {command.sku!r} already belongs to product {owner['_id']!r}") from error
+        # Another writer created this product after our read: let the caller read again.
         return False
 
 
