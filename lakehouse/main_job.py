@@ -73,12 +73,13 @@ def materialize_all_assets(settings: Settings, progress: Progress) -> None:
 
 
 def traffic_config(orders: int, seed: int) -> TrafficConfig:
-    # A small world so the first run is quick; `lakehouse generate ecommerce` makes bigger ones.
+    # A small world so the first run is quick (`lakehouse generate ecommerce` makes bigger ones); 60 days at 5%
+    # fraud, so that enough chargebacks have arrived by the end for a time-split model to learn from.
     return TrafficConfig(
         seed=seed,
         count=orders,
-        days=30,
-        fraud=FraudConfig(rate=0.02),
+        days=60,
+        fraud=FraudConfig(rate=0.05),
         population=PopulationConfig(customers=max(50, orders // 10), merchants=40),
         progress_every=max(1, orders // 5),
     )
