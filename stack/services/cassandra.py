@@ -13,7 +13,9 @@ from pathlib import Path
 
 from stack.service import JvmService, ServiceError
 
-STORAGE_PORT = 7000
+# Node-to-node port: 7000 beside the default native port 9042, and moved with it, so a second stack on other
+# ports (another checkout, a CI run beside a developer's stack) does not collide.
+STORAGE_PORT_OFFSET = 9042 - 7000
 
 # Cassandra 5.0 conf/jvm17-server.options, JPMS section: Cassandra reaches into JDK internals (off-heap
 # memory, jamm's object sizing, the in-process attach API, javac for UDFs) and fails at start without these.
@@ -100,7 +102,11 @@ class CassandraService(JvmService):
         return self.folder / "logback.xml"
 
     def ports(self) -> list[int]:
-        return [self.port, STORAGE_PORT]
+        return [self.port, self.storage_port]
+
+    @property
+    def storage_port(self) -> int:
+        return self.port - STORAGE_PORT_OFFSET
 
     def config(self) -> dict[str, object]:
         host, data = self.host, self.data_dir
@@ -115,12 +121,12 @@ class CassandraService(JvmService):
             "seed_provider": [
                 {
                     "class_name": "org.apache.cassandra.locator.SimpleSeedProvider",
-                    "parameters": [{"seeds": f"{host}:{STORAGE_PORT}"}],
+                    "parameters": [{"seeds": f"{host}:{self.storage_port}"}],
                 }
             ],
             "listen_address": host,
             "rpc_address": host,
-            "storage_port": STORAGE_PORT,
+            "storage_port": self.storage_port,
             "native_transport_port": self.port,
             "start_native_transport": True,
             "data_file_directories": [str(data / "data")],

@@ -7,6 +7,15 @@ from lakehouse.cli import main
 from lakehouse.settings import Settings, host_port, is_loopback
 
 
+@pytest.fixture(autouse=True)
+def no_lakehouse_environment(monkeypatch):
+    """These tests are about defaults and overrides: whatever LAKEHOUSE_* the caller exported must not leak in."""
+    import os
+
+    for name in [name for name in os.environ if name.startswith("LAKEHOUSE_")]:
+        monkeypatch.delenv(name)
+
+
 def test_defaults_point_every_service_at_loopback():
     settings = Settings()
     assert settings.address("kafka") == ("127.0.0.1", 9092)
