@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 TOP_K = 100
 # The review threshold is set so that manual review still sees this share of the fraud of the validation period.
 REVIEW_RECALL = 0.9
+# A weak model (few labels yet) would reach that recall only by reviewing nearly every order: reviewers are a
+# budget, so review at most this share of orders and accept the lower recall.
+MAX_REVIEW_RATE = 0.1
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,14 @@ def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
     return float(np.asarray(labels)[top].mean())
 
 
-def choose_thresholds(labels: np.ndarray, scores: np.ndarray, review_recall: float = REVIEW_RECALL) -> Thresholds:
-    """Decline at the F1-best score; review from the highest score that still catches ``review_recall`` of fraud."""
+def choose_thresholds(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    review_recall: float = REVIEW_RECALL,
+    max_review_rate: float = MAX_REVIEW_RATE,
+) -> Thresholds:
+    """Decline at the F1-best score; review from the highest score that still catches ``review_recall`` of fraud,
+    but never so low that more than ``max_review_rate`` of the orders would be reviewed."""
     if not 0 < int(np.sum(labels)) < len(labels):
         raise InsufficientLabels("choosing thresholds needs both fraud and legitimate orders in the validation period")
     precision, recall, cutoffs = precision_recall_curve(labels, scores)
@@ -59,7 +68,8 @@ def choose_thresholds(labels: np.ndarray, scores: np.ndarray, review_recall: flo
     f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(recall), where=precision + recall > 0)
     decline = float(cutoffs[int(np.argmax(f1))])
     review = float(cutoffs[int(np.flatnonzero(recall >= review_recall).max())])
-    return Thresholds(review=min(review, decline), decline=decline)
+    budget = float(np.quantile(scores, 1 - max_review_rate, method="higher")) if max_review_rate < 1 else review
+    return Thresholds(review=min(max(review, budget), decline), decline=decline)
 
 
 def holdout_metrics(labels: np.ndarray, scores: np.ndarray, thresholds: Thresholds) -> dict[str, float]:

@@ -95,8 +95,19 @@ def test_thresholds_decline_at_the_best_f1_and_review_to_catch_most_fraud():
     scores = np.array([0.1, 0.2, 0.3, 0.4, 0.7, 0.8, 0.9])
     # Declining from 0.7 catches 3 of 4 with no false alarm: F1 6/7, better than any other cut-off.
     # Catching 90% of fraud needs all four: review from 0.1.
-    assert choose_thresholds(labels, scores, review_recall=0.9) == Thresholds(review=0.1, decline=0.7)
-    assert choose_thresholds(labels, scores, review_recall=0.75) == Thresholds(review=0.7, decline=0.7)
+    unlimited = 1.0
+    assert choose_thresholds(labels, scores, 0.9, unlimited) == Thresholds(review=0.1, decline=0.7)
+    assert choose_thresholds(labels, scores, 0.75, unlimited) == Thresholds(review=0.7, decline=0.7)
+
+
+def test_review_threshold_respects_the_review_budget():
+    # 20 orders scored 0.00, 0.05, ..., 0.95; one fraud at the top, one hiding at the very bottom.
+    labels = np.array([1] + [0] * 18 + [1])
+    scores = np.arange(20) / 20
+    # Decline at 0.95 (F1 2/3). Catching 90% of fraud would mean reviewing all 20 orders from 0.00;
+    # a 10% budget allows 2 of 20: review from 0.90.
+    assert choose_thresholds(labels, scores, 0.9, 1.0) == Thresholds(review=0.0, decline=0.95)
+    assert choose_thresholds(labels, scores, 0.9, 0.1) == Thresholds(review=0.9, decline=0.95)
 
 
 def test_decisions_follow_the_thresholds():
