@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from ingest.ecommerce.fraud_patterns import FraudConfig
@@ -72,7 +73,7 @@ def materialize_all_assets(settings: Settings, progress: Progress) -> None:
         raise MainJobError(f"Dagster materialisation failed (exit {result.returncode}); log tail:\n{tail}")
 
 
-def traffic_config(orders: int, seed: int) -> TrafficConfig:
+def traffic_config(orders: int, seed: int, now: datetime | None = None) -> TrafficConfig:
     # A small world so the first run is quick (`lakehouse generate ecommerce` makes bigger ones); 60 days at 5%
     # fraud, so that enough chargebacks have arrived by the end for a time-split model to learn from.
     return TrafficConfig(
@@ -82,13 +83,16 @@ def traffic_config(orders: int, seed: int) -> TrafficConfig:
         fraud=FraudConfig(rate=0.05),
         population=PopulationConfig(customers=max(50, orders // 10), merchants=40),
         progress_every=max(1, orders // 5),
+        now=now,
     )
 
 
 def run_main_job(
-    settings: Settings, *, orders: int = 1000, seed: int = 42, progress: Progress = print
+    settings: Settings, *, orders: int = 1000, seed: int = 42, progress: Progress = print, now: datetime | None = None
 ) -> MainJobReport:
+    """``now`` ends the simulated window (default: the start of this hour, so re-runs within it replay)."""
     started = time.monotonic()
+    config = traffic_config(orders, seed, now)
     indent = lambda line: progress(f"      {line}")  # noqa: E731
     progress("[1/8] local stack")
     Stack(settings).up(progress=indent)
@@ -96,7 +100,7 @@ def run_main_job(
     apply_all(settings, progress=indent)
     progress(f"[3/8] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
     with app_sink(settings, actor="main-job") as sink:
-        traffic = generate(traffic_config(orders, seed), sink, indent)
+        traffic = generate(config, sink, indent)
     indent(traffic.describe())
     progress("[4/8] outbox relay → Kafka (and the Cassandra orders_by_customer view)")
     published = relay_pass(settings)
@@ -110,7 +114,7 @@ def run_main_job(
     progress("[7/8] fraud service (BentoML) with the champion of the MLflow registry")
     champion, url = serve_champion(settings, indent)
     progress("[8/8] placing a few new orders through the e-commerce app, which asks the fraud service")
-    demos = place_demo_orders(settings, traffic_config(orders, seed))
+    demos = place_demo_orders(settings, config)
     return MainJobReport(traffic, published, tables, quarantine, champion, url, demos, time.monotonic() - started)
 
 

@@ -4,6 +4,7 @@ once mid-way) → Kafka → bronze → silver → gold through the README's main
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 from pyspark.sql import functions as F
@@ -45,7 +46,9 @@ def strip_prefix(frame, prefix: str):
 def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings, spark, tmp_path):
     settings = Settings(lake_root=str(tmp_path / "lake"))
     seed = random.randrange(10**6, 10**7)
-    config = traffic_config(ORDERS, seed)
+    # A fixed end of the window: generated ids depend on it, and a run may cross the top of an hour.
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    config = traffic_config(ORDERS, seed, now)
     with app_sink(settings, actor="test-live") as sink:
         live = generate(config, sink)
     history = tmp_path / "history.csv"
@@ -57,8 +60,8 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
         relay_once(ctx.pool, producer, view, ctx.products, batch_size=50, after_publish=kill_relay_after_first_publish)
 
     lines: list[str] = []
-    first = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append)
-    second = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append)
+    first = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
+    second = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
 
     live_prefix, imported_prefix = f"o{seed}-", f"imp-o{seed}-"
     live_rows = silver_orders(spark, settings, live_prefix)
