@@ -17,6 +17,7 @@ from ingest.ecommerce.transaction_csv import write_csv
 from lakehouse import lake
 from lakehouse.main_job import run_main_job, traffic_config
 from lakehouse.settings import Settings
+from serving.server import stop_detached_fraud_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,8 +61,11 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
         relay_once(ctx.pool, producer, view, ctx.products, batch_size=50, after_publish=kill_relay_after_first_publish)
 
     lines: list[str] = []
-    first = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
-    second = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
+    try:
+        first = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
+        second = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
+    finally:
+        stop_detached_fraud_server(settings)  # the main job leaves it running for a person to try
 
     live_prefix, imported_prefix = f"o{seed}-", f"imp-o{seed}-"
     live_rows = silver_orders(spark, settings, live_prefix)
