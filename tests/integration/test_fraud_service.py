@@ -3,7 +3,6 @@ throwaway MLflow store, features from the real Redis, the PostgreSQL fallback fe
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 from fraud_synthetic import synthetic_orders
+from ports import free_port
 from redis import Redis
 
 from features.fraud_spec import AS_OF_FIELD, CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
@@ -44,12 +44,6 @@ class Served:
     def post(self, body: dict, key: str | None = API_KEY) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.post(f"{self.server.url}/score", json=body, headers=headers, timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

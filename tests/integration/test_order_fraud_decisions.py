@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from fraud_synthetic import synthetic_orders
+from ports import free_port
 from psycopg.rows import dict_row
 from redis import Redis
 
@@ -43,12 +44,6 @@ class Served:
     server: FraudServer
     settings: Settings
     trained: TrainedModel
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+from ports import free_port
 
 from lakehouse.cli import main
 from lakehouse.settings import Settings
@@ -16,12 +17,6 @@ from stack.manager import Stack
 from stack.services.redis import RedisService
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -10,17 +10,12 @@ import time
 import urllib.request
 
 import pytest
+from ports import free_port
 
 from lakehouse.settings import Settings
 from stack import processes
 from stack.manager import Stack
 from stack.service import LocalService, ServiceError
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class HttpService(LocalService):
