@@ -1,17 +1,20 @@
-"""The code location Dagster loads (`dagster dev -m assets.definitions`): domain definitions merged here."""
+"""The code location Dagster loads (`dagster dev -m assets.definitions`): every registered domain's definitions
+and every model's, merged, with the resources (configured once from the settings) and the executor."""
 
-from __future__ import annotations
+from importlib import import_module
 
 from dagster import Definitions, in_process_executor
 
-from assets import ecommerce, fraud
-from assets.resources import LakehouseResource
-from assets.smoke import smoke_events_bronze
+from assets import fraud
+from assets.resources import resources_for
+from ingest.domains import DOMAINS
+from lakehouse.settings import load_settings
 
 defs = Definitions.merge(
-    Definitions(assets=[smoke_events_bronze]),
-    ecommerce.defs,
+    # Each domain's `assets/<domain>/` package: registered once, in ingest/domains.py.
+    *(import_module(f"assets.{domain}").defs for domain in DOMAINS),
     fraud.defs,
+    # The environment is read here, once; every asset gets the same configured resources.
     # One process for a whole run: every asset shares one Spark session instead of starting a JVM each.
-    Definitions(resources={"lakehouse": LakehouseResource()}, executor=in_process_executor),
+    Definitions(resources=resources_for(load_settings()), executor=in_process_executor),
 )

@@ -18,9 +18,9 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from bench.report import Measurement, Report, Stopwatch
-from features.fraud_spec import CUSTOMER_FEATURES, LABEL_COLUMN, TERMINAL_FEATURES, WINDOWS_DAYS
-from features.offline import build_fraud_features
-from features.training_set import build_training_set
+from features.fraud.offline import build_fraud_features
+from features.fraud.spec import CUSTOMER_FEATURES, LABEL_COLUMN, TERMINAL_FEATURES, WINDOWS_DAYS
+from features.fraud.training_set import build_training_set
 from lakehouse.settings import load_settings
 from lakehouse.spark import spark_session
 

@@ -33,9 +33,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from threadpoolctl import ThreadpoolController
 
 from bench.report import RESULTS_DIR, Stopwatch, load_average
-from features.fraud_spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY
-from features.offline import build_fraud_features
-from features.training_set import build_training_set
+from features.fraud.offline import build_fraud_features
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY
+from features.fraud.training_set import build_training_set
 from ingest.ecommerce.commands import Command, FileChargeback, PlaceOrder
 from ingest.ecommerce.fraud_patterns import FraudConfig
 from ingest.ecommerce.generator import simulate, write_csv
@@ -45,8 +45,8 @@ from ingest.ecommerce.traffic import TrafficConfig
 from ingest.ecommerce.transactions import Transaction
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from models.fraud_evaluation import TOP_K, precision_at_k
-from models.fraud_training import TrainedModel, train_fraud_model
+from models.fraud.evaluation import TOP_K, precision_at_k
+from models.fraud.training import TrainedModel, train_fraud_model
 
 BENCHMARK = "fraud_model_quality"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)  # end of the simulated window and training cut-off: labels known by then

@@ -28,8 +28,7 @@ from redis import Redis
 from threadpoolctl import ThreadpoolController
 
 from bench.report import Measurement, Report, Stopwatch, load_average
-from features.fraud_spec import (
-    AS_OF_FIELD,
+from features.fraud.spec import (
     CUSTOMER_FEATURES,
     CUSTOMER_KEY,
     FEATURE_COLUMNS,
@@ -39,14 +38,16 @@ from features.fraud_spec import (
     TERMINAL_KEY,
     TIMESTAMP_COLUMN,
 )
-from lakehouse.instances import configure_mlflow
+from features.online_store import AS_OF_FIELD
+from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings, load_settings
-from models.fraud_registry import ChampionModel, current_champion, register_fraud_model, scores_of
-from models.fraud_training import train_fraud_model
-from serving.fraud_features import order_features
-from serving.fraud_schema import FraudScoreRequest
-from serving.fraud_service import FraudService
-from serving.server import start_fraud_server
+from models.fraud.registry import ChampionModel, current_champion, register_fraud_model
+from models.fraud.training import scores_of, train_fraud_model
+from serving.fraud.contract import FraudScoreRequest
+from serving.fraud.features import order_features
+from serving.fraud.service import FraudService
+from serving.registry import served_model
+from serving.server import start_server
 
 WARMUP_REQUESTS = 30
 TRAINING_ROWS = 20_000
@@ -81,7 +82,8 @@ def training_frame(rows: int, seed: int = 3) -> pd.DataFrame:
 
 
 def write_online_features(redis: Redis, run: str, entities: int, now: datetime) -> list[str]:
-    """One fresh hash per customer and terminal (as ``features.online.write_online`` lays them out); returns keys."""
+    """One fresh hash per customer and terminal (laid out as ``features.fraud.online.write_online`` does); returns
+    keys."""
     rng = np.random.default_rng(5)
     keys, pipe = [], redis.pipeline(transaction=False)
     for number in range(entities):
@@ -218,7 +220,7 @@ def main() -> None:
         redis = Redis.from_url(settings.redis_url)
         keys = write_online_features(redis, run, args.entities, datetime.now(UTC))
         requests = score_requests(run, args.requests, args.entities, datetime.now(UTC))
-        server = start_fraud_server(settings, port)
+        server = start_server(settings, served_model("fraud"), port)
         print(f"fraud service up in {server.started_in_s:.1f}s on {server.url}", flush=True)
         report = Report("fraud_serving", {})
         load_before = load_average()

@@ -25,11 +25,11 @@ from threadpoolctl import ThreadpoolController
 
 from bench.fraud_features import CUTOFF, compare, pandas_features, synthetic_silver
 from bench.report import Measurement, Report, Stopwatch, load_average
-from features.offline import build_fraud_features
-from features.training_set import build_training_set
+from features.fraud.offline import build_fraud_features
+from features.fraud.training_set import build_training_set
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from models.fraud_training import TrainedModel, train_fraud_model
+from models.fraud.training import TrainedModel, train_fraud_model
 
 HOLDOUT_DAYS = 14
 WARMUP_ORDERS = 5000
@@ -78,8 +78,8 @@ def train(training: pd.DataFrame, orders_count: int, report: Report) -> tuple[Tr
 
 
 def register(home: str, trained: TrainedModel) -> float:
-    from lakehouse.instances import configure_mlflow  # MLflow is slow to import: only with --mlflow
-    from models.fraud_registry import register_fraud_model
+    from lakehouse.mlflow_store import configure_mlflow  # MLflow is slow to import: only with --mlflow
+    from models.fraud.registry import register_fraud_model
 
     settings = Settings(home=home)
     configure_mlflow(settings)

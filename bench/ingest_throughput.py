@@ -24,12 +24,13 @@ from kafka import KafkaProducer
 from psycopg import sql
 
 from bench.report import Measurement, Report, Stopwatch
+from ingest.core.envelope import EventEnvelope
+from ingest.core.relay import relay_pass
 from ingest.ecommerce.app import create_app
 from ingest.ecommerce.commands import OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
-from ingest.ecommerce.relay import relay_pass
+from ingest.ecommerce.relay import open_relay_sources
 from ingest.ecommerce.service import handle
-from ingest.events import EventEnvelope
 from lakehouse.settings import Settings, load_settings
 
 
@@ -62,7 +63,7 @@ def seed_customer_and_product(settings: Settings, run: str) -> str:
             ),
             ctx,
         )
-    relay_pass(settings)
+    relay_pass(settings, open_relay_sources)
     return customer_id
 
 
@@ -72,7 +73,7 @@ def bench_service(settings: Settings, run: str, customer_id: str, count: int, re
             handle(order(run, run, customer_id, number), ctx)
     report.add(Measurement("app use case: place_order (PostgreSQL + outbox)", count, placed.seconds, "orders"))
     with Stopwatch() as relayed:
-        events = relay_pass(settings)
+        events = relay_pass(settings, open_relay_sources)
     report.add(Measurement("relay: outbox → Kafka (+ Cassandra view)", events, relayed.seconds, "events"))
     report.add(Measurement("end to end: order placed and on Kafka", count, placed.seconds + relayed.seconds, "orders"))
 
@@ -104,7 +105,7 @@ def bench_http(settings: Settings, run: str, customer_id: str, count: int, worke
         server.should_exit = True
         thread.join(timeout=10)
     with Stopwatch() as relayed:
-        relay_pass(settings)
+        relay_pass(settings, open_relay_sources)
     report.add(
         Measurement(
             f"end to end via HTTP ({workers} clients) + relay", count, posted.seconds + relayed.seconds, "orders"

@@ -23,17 +23,17 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bench.report import Measurement, Report, Stopwatch, load_average
-from ingest.ecommerce.events import CUSTOMERS_TOPIC, EVENT_SCHEMAS, ORDERS_TOPIC, schema_for
-from ingest.events import EventEnvelope
+from ingest.core.envelope import EventEnvelope
+from ingest.ecommerce.contract import CUSTOMERS_TOPIC, EVENT_SCHEMAS, ORDERS_TOPIC, schema_for
 from lakehouse import lake
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from pipelines.bronze import BRONZE_COLUMNS
+from pipelines.core.bronze import BRONZE_COLUMNS
+from pipelines.core.incremental import run_silver_flow
+from pipelines.core.parse import classify, split
+from pipelines.core.tables import EcommerceLake
 from pipelines.ecommerce.flows import CUSTOMER_REGISTERED, FLOWS, ORDER_PLACED
 from pipelines.ecommerce.gold import GOLD_TABLES, refresh_gold
-from pipelines.ecommerce.incremental import run_silver_flow
-from pipelines.ecommerce.parse import classify, split
-from pipelines.ecommerce.tables import EcommerceLake
 
 START_EPOCH_S = int(datetime.fromisoformat("2025-01-01T00:00:00+00:00").timestamp())
 DAYS = 90

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(default=4, ge=1)
 
     mlflow_tracking_uri: str = ""
+    # Where people open the MLflow UI (`lakehouse ui mlflow`): links in Dagster metadata point there.
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
 
     # Fraud scoring: where the BentoML service listens, the key clients present, and how long the e-commerce
     # app waits before it accepts an order unscored and marks it for review.

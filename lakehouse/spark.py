@@ -12,8 +12,8 @@ from pathlib import Path
 import pyspark
 from pyspark.sql import SparkSession
 
+from lakehouse import jvm
 from lakehouse.settings import Settings
-from stack import jvm
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 _VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d[\w.\-]*\.jar$")

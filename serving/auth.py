@@ -1,4 +1,4 @@
-"""API-key check for the fraud service: callers send ``Authorization: Bearer <fraud_api_key>``.
+"""API-key check for the model services: callers send ``Authorization: Bearer <key>``, each service its own key.
 
 Default-deny: every route needs the key except the documentation, health probes and metrics, which load
 balancers, Prometheus and people browsing the docs reach without one.
@@ -7,11 +7,12 @@ balancers, Prometheus and people browsing the docs reach without one.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lakehouse.settings import load_settings
+from lakehouse.settings import Settings, load_settings
 
 PUBLIC_PATHS = frozenset({"/", "/docs", "/docs.json", "/schema.json", "/metrics", "/livez", "/healthz", "/readyz"})
 PUBLIC_PREFIXES = ("/static_content/",)
@@ -23,12 +24,15 @@ def is_public(path: str) -> bool:
 
 
 class BearerKeyAuth:
-    """ASGI middleware answering 401 before the request reaches the API (so before its body is validated)."""
+    """ASGI middleware answering 401 before the request reaches the API (so before its body is validated).
 
-    def __init__(self, app: ASGIApp, api_key: str | None = None) -> None:
+    ``api_key_of`` picks the service's key from the settings, e.g. ``lambda settings: settings.fraud_api_key``.
+    """
+
+    def __init__(self, app: ASGIApp, api_key_of: Callable[[Settings], str]) -> None:
         self.app = app
         # Read in the worker process, from the LAKEHOUSE_* environment the server was started with.
-        self.expected = f"Bearer {api_key or load_settings().fraud_api_key}".encode()
+        self.expected = f"Bearer {api_key_of(load_settings())}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_public(scope["path"]) or self._authorized(scope):

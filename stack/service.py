@@ -10,8 +10,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
+from lakehouse import jvm
 from lakehouse.settings import Settings
-from stack import jvm
 
 
 class ServiceError(RuntimeError):

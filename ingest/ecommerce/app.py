@@ -19,8 +19,9 @@ from typing import Annotated
 
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
+from ingest.core.errors import NotFound
+from ingest.core.http import install_error_handlers
 from ingest.ecommerce import catalog, order_store
 from ingest.ecommerce.api_models import (
     AcceptedOut,
@@ -42,29 +43,12 @@ from ingest.ecommerce.commands import (
     UpsertProduct,
 )
 from ingest.ecommerce.context import EcommerceContext, open_context
-from ingest.ecommerce.errors import Conflict, EcommerceError, InvalidCommand, NotFound
 from ingest.ecommerce.projections import OrdersByCustomer, open_orders_by_customer
 from ingest.ecommerce.service import handle
 from lakehouse.settings import Settings
 
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Actor = Annotated[str | None, Header(alias="X-Actor", max_length=64, description="who acts (audit log)")]
-STATUS = {NotFound: 404, Conflict: 409, InvalidCommand: 422}
-
-
-def _error_status(error: EcommerceError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(EcommerceError)
-    async def refused(_: Request, error: EcommerceError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=_error_status(error))
-
-    @app.exception_handler(ValidationError)
-    async def invalid(_: Request, error: ValidationError) -> JSONResponse:
-        detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
-        return JSONResponse({"detail": detail}, status_code=422)
 
 
 def run(request: Request, command: Command, actor: str | None) -> JSONResponse:

@@ -19,9 +19,9 @@ from typing import Any
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from ingest.core.errors import Conflict
+from ingest.core.outbox import OutboxEvent
 from ingest.ecommerce.commands import UpsertProduct
-from ingest.ecommerce.errors import Conflict
-from ingest.ecommerce.outbox import OutboxEvent
 
 COLLECTION = "catalog_products"
 PRODUCT_FIELDS = ("sku", "name", "category", "merchant_id", "price", "currency")

@@ -1,24 +1,26 @@
-"""`lakehouse ecommerce serve|relay`: the HTTP app and the outbox relay as commands.
+"""`lakehouse ecommerce serve|relay`, `lakehouse generate|import ecommerce`: the HTTP app, the kit's outbox relay,
+the traffic generator and the importer as commands.
 
-Wired into `lakehouse/cli.py` with ``register(commands)``; handlers follow its convention
-``handler(settings, args) -> exit code``.
+Wired into the top-level command line by the domain registry (``register`` and ``register_traffic``); handlers
+follow its convention ``handler(settings, args) -> exit code``.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
-import threading
 
+from ingest.core.cli import domain_commands
+from ingest.core.relay import sources_in
+from ingest.ecommerce.traffic_cli import register_traffic
 from lakehouse.settings import Settings
+
+__all__ = ["register", "register_traffic"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ecommerce serve`` and ``ecommerce relay`` to the ``lakehouse`` command line."""
-    ecommerce = subparsers.add_parser("ecommerce", help="the e-commerce domain app and its outbox relay")
-    actions = ecommerce.add_subparsers(dest="ecommerce_command", required=True)
-
+    help_text = "the e-commerce domain app and its outbox relay"
+    actions = domain_commands(subparsers, "ecommerce", help_text, sources_in("ingest.ecommerce.relay"))
     serve = actions.add_parser("serve", help="run the HTTP app (OpenAPI docs at /docs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
@@ -30,12 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     serve.set_defaults(handler=cmd_serve)
 
-    relay = actions.add_parser("relay", help="publish the outbox to Kafka (until Ctrl-C, or one pass with --once)")
-    relay.add_argument("--once", action="store_true", help="one pass, then exit")
-    relay.add_argument("--batch-size", type=int, default=500)
-    relay.add_argument("--poll-interval", type=float, default=0.2, help="seconds between passes when idle")
-    relay.set_defaults(handler=cmd_relay)
-
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
@@ -43,21 +39,4 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.ecommerce.app import create_app
 
     uvicorn.run(create_app(settings, fraud_scoring=args.fraud_scoring), host=args.host, port=args.port)
-    return 0
-
-
-def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.ecommerce.relay import relay_pass, run_relay
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The clients narrate every connection at INFO; the relay's own progress lines are what an operator reads.
-    for chatty in ("kafka", "cassandra"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    if args.once:
-        print(f"published {relay_pass(settings, args.batch_size)} events")
-        return 0
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    run_relay(settings, stop, poll_interval_s=args.poll_interval, batch_size=args.batch_size)
     return 0

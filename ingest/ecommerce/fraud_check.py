@@ -1,7 +1,8 @@
 """The fraud check of a newly placed order: ask the fraud service, and read or write its verdict on the order row.
 
 The service is a runtime HTTP dependency of the app, not a code one: this module is the only place in `ingest/` that
-imports `serving/`, and only its client and request/response contract (httpx and pydantic; no BentoML, no model).
+imports `serving/`, and only the fraud service's wire contract (`serving/fraud/contract.py`: pydantic and httpx, no
+BentoML, no model, nothing else of ours).
 Every way the service can fail to give a score becomes an ``unscored`` verdict with the reason, never an error:
 the order was accepted before the service was asked, and a human reviews what the model could not judge.
 """
@@ -18,8 +19,7 @@ from ingest.ecommerce.commands import PlaceOrder
 from ingest.ecommerce.context import FraudScoring
 from ingest.ecommerce.order_store import OrderRow
 from ingest.ecommerce.unit_of_work import FraudVerdict
-from serving.client import FraudServiceError, score_order
-from serving.fraud_schema import FraudScoreRequest
+from serving.fraud.contract import FraudScoreRequest, FraudServiceError, score_order
 
 APPROVE = "approve"
 UNSCORED = "unscored"
@@ -39,7 +39,15 @@ def ask_fraud_service(command: PlaceOrder, placed_at: datetime, scoring: FraudSc
     """The service's verdict on the order, or ``unscored`` saying why there is none (down, timeout, error)."""
     try:
         # Inside the try: an order the service's contract cannot express (an amount over its limit) is unscored too.
-        result = score_order(scoring.settings, score_request(command, placed_at), scoring.client)
+        settings = scoring.settings
+        request = score_request(command, placed_at)
+        result = score_order(
+            request,
+            url=settings.fraud_service_url,
+            api_key=settings.fraud_api_key,
+            timeout_s=settings.fraud_timeout_s,
+            client=scoring.client,
+        )
     except (FraudServiceError, ValidationError) as error:
         return unscored(str(error), datetime.now(UTC))
     return FraudVerdict(

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from ingest.core.progress import Progress, ProgressMeter
 from ingest.ecommerce.commands import Command
 from ingest.ecommerce.fraud_patterns import FraudInjector
 from ingest.ecommerce.population import Customer, Population, build_population
-from ingest.ecommerce.progress import Progress, ProgressMeter
 from ingest.ecommerce.shopping import Shopper
 from ingest.ecommerce.traffic import TrafficConfig, TrafficSummary
 from ingest.ecommerce.transaction_csv import write_csv

@@ -39,9 +39,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from ingest.core.progress import Progress, ProgressMeter
 from ingest.ecommerce.commands import Command
 from ingest.ecommerce.customer_identity import imported_customer, imported_product
-from ingest.ecommerce.progress import Progress, ProgressMeter
 from ingest.ecommerce.transaction_csv import ColumnMapping
 from ingest.ecommerce.transaction_rows import (
     ImportOptions,

@@ -12,18 +12,21 @@ from datetime import datetime
 
 import psycopg
 
-from ingest.ecommerce import fraud_check, order_store, outbox
+from ingest.core import outbox
+from ingest.core.errors import Conflict, InvalidCommand, NotFound
+from ingest.core.idempotency import as_utc, fingerprint
+from ingest.ecommerce import fraud_check, order_store
 from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder
 from ingest.ecommerce.context import EcommerceContext
-from ingest.ecommerce.errors import Conflict, InvalidCommand, NotFound
-from ingest.ecommerce.events import (
+from ingest.ecommerce.contract import (
+    DOMAIN,
     ChargebackFiledV1,
     OrderLineV1,
     OrderPlacedV1,
     OrderStatusChangedV1,
     PaymentCapturedV1,
+    build_event,
 )
-from ingest.ecommerce.idempotency import as_utc, fingerprint
 from ingest.ecommerce.unit_of_work import (
     Accepted,
     FraudVerdict,
@@ -71,8 +74,8 @@ def record_order(command: PlaceOrder, placed_at: datetime, ctx: EcommerceContext
             lines=[OrderLineV1(**line.model_dump()) for line in command.lines],
             placed_at=placed_at,
         )
-        event = outbox.build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
-        event_ids = outbox.append(conn, [event])
+        event = build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
+        event_ids = outbox.append(conn, DOMAIN, [event])
     return Accepted("order", command.order_id, "created", 1, event_ids)
 
 
@@ -86,7 +89,7 @@ def act_on_fraud_verdict(accepted: Accepted, verdict: FraudVerdict, ctx: Ecommer
         if not fraud_check.holds_for_review(verdict) or order.status != PLACED:
             return replace(accepted, version=order.version, fraud=verdict)
         changed = move_order(conn, order, REVIEW, verdict.checked_at, ctx.actor)
-        event_ids = outbox.append(conn, [changed])
+        event_ids = outbox.append(conn, DOMAIN, [changed])
     return replace(accepted, version=order.version + 1, event_ids=accepted.event_ids + event_ids, fraud=verdict)
 
 
@@ -104,7 +107,7 @@ def move_order(
     if not order_store.set_order_status(conn, order, status, actor):
         raise Conflict(f"order {order.order_id!r} changed concurrently; retry the command")
     payload = OrderStatusChangedV1(order_id=order.order_id, status=status, changed_at=at)
-    return outbox.build_event("ecommerce.order.status_changed", order.order_id, payload, at)
+    return build_event("ecommerce.order.status_changed", order.order_id, payload, at)
 
 
 def capture_payment(command: CapturePayment, ctx: EcommerceContext) -> Accepted:
@@ -127,8 +130,8 @@ def capture_payment(command: CapturePayment, ctx: EcommerceContext) -> Accepted:
             captured_at=captured_at,
         )
         # Keyed by order id: the payment, the order's status change and a later chargeback stay in order.
-        captured = outbox.build_event("ecommerce.payment.captured", order.order_id, payload, captured_at)
-        event_ids = outbox.append(conn, [captured, move_order(conn, order, PAID, captured_at, ctx.actor)])
+        captured = build_event("ecommerce.payment.captured", order.order_id, payload, captured_at)
+        event_ids = outbox.append(conn, DOMAIN, [captured, move_order(conn, order, PAID, captured_at, ctx.actor)])
     return Accepted("payment", command.payment_id, "created", 1, event_ids)
 
 
@@ -150,6 +153,6 @@ def file_chargeback(command: FileChargeback, ctx: EcommerceContext) -> Accepted:
             amount=order.amount,
             filed_at=filed_at,
         )
-        filed = outbox.build_event("ecommerce.chargeback.filed", order.order_id, payload, filed_at)
-        event_ids = outbox.append(conn, [filed, move_order(conn, order, CHARGED_BACK, filed_at, ctx.actor)])
+        filed = build_event("ecommerce.chargeback.filed", order.order_id, payload, filed_at)
+        event_ids = outbox.append(conn, DOMAIN, [filed, move_order(conn, order, CHARGED_BACK, filed_at, ctx.actor)])
     return Accepted("chargeback", command.chargeback_id, "created", 1, event_ids)

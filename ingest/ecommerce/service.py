@@ -13,7 +13,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.ecommerce import catalog, outbox, store
+from ingest.core import outbox
+from ingest.core.errors import Conflict, InvalidCommand
+from ingest.core.idempotency import as_utc, fingerprint
+from ingest.ecommerce import catalog, store
 from ingest.ecommerce.commands import (
     CapturePayment,
     Command,
@@ -24,9 +27,14 @@ from ingest.ecommerce.commands import (
     UpsertProduct,
 )
 from ingest.ecommerce.context import EcommerceContext
-from ingest.ecommerce.errors import Conflict, InvalidCommand
-from ingest.ecommerce.events import CartLineV1, CartUpdatedV1, CustomerRegisteredV1, ProductUpsertedV1
-from ingest.ecommerce.idempotency import as_utc, fingerprint
+from ingest.ecommerce.contract import (
+    DOMAIN,
+    CartLineV1,
+    CartUpdatedV1,
+    CustomerRegisteredV1,
+    ProductUpsertedV1,
+    build_event,
+)
 from ingest.ecommerce.ordering import capture_payment, file_chargeback, place_order
 from ingest.ecommerce.unit_of_work import Accepted, replayed, require_customer, require_products, transaction
 
@@ -38,8 +46,8 @@ def register_customer(command: RegisterCustomer, ctx: EcommerceContext) -> Accep
         registered_at = as_utc(command.registered_at)
         store.insert_customer(conn, command, registered_at, fingerprint(command), ctx.actor)
         payload = CustomerRegisteredV1(**command.model_dump(exclude={"registered_at"}), registered_at=registered_at)
-        event = outbox.build_event("ecommerce.customer.registered", command.customer_id, payload, registered_at)
-        event_ids = outbox.append(conn, [event])
+        event = build_event("ecommerce.customer.registered", command.customer_id, payload, registered_at)
+        event_ids = outbox.append(conn, DOMAIN, [event])
     return Accepted("customer", command.customer_id, "created", 1, event_ids)
 
 
@@ -50,7 +58,7 @@ def upsert_product(command: UpsertProduct, ctx: EcommerceContext, attempts: int 
         if current is not None and current.fingerprint == stamp:
             return Accepted("product", command.product_id, "unchanged", current.version)
         now = datetime.now(UTC)
-        event = outbox.build_event(
+        event = build_event(
             "ecommerce.product.upserted", command.product_id, ProductUpsertedV1(**command.model_dump()), now
         )
         if catalog.save_product(ctx.products, command, stamp, event, ctx.actor, current):
@@ -85,7 +93,7 @@ def update_cart(command: UpdateCart, ctx: EcommerceContext) -> Accepted:
             ],
             updated_at=now,
         )
-        event_ids = outbox.append(conn, [outbox.build_event("ecommerce.cart.updated", command.cart_id, payload, now)])
+        event_ids = outbox.append(conn, DOMAIN, [build_event("ecommerce.cart.updated", command.cart_id, payload, now)])
     if cart is None:
         return Accepted("cart", command.cart_id, "created", 1, event_ids)
     return Accepted("cart", command.cart_id, "updated", cart.version + 1, event_ids)

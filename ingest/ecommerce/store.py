@@ -13,28 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import psycopg
-from psycopg import sql
 
 from ingest.ecommerce.commands import RegisterCustomer
-
-
-def lock_command_id(conn: psycopg.Connection, kind: str, command_id: str) -> None:
-    """Serialise commands sharing an id until the transaction ends, so a retry racing its original sees its result."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"ecommerce:{kind}:{command_id}",))
-
-
-def set_actor(conn: psycopg.Connection, actor: str) -> None:
-    """Name who acts in this transaction; the audit trigger records it on every row it logs."""
-    conn.execute("SELECT set_config('ecommerce.actor', %s, true)", (actor,))
-
-
-def stored_command(conn: psycopg.Connection, table: str, key_column: str, key: str) -> tuple[str, int] | None:
-    """The fingerprint of the command that last wrote row ``key`` of ``table``, and the row's version."""
-    query = sql.SQL("SELECT command_fingerprint, version FROM {} WHERE {} = %s").format(
-        sql.Identifier("ecommerce", table), sql.Identifier(key_column)
-    )
-    row = conn.execute(query, (key,)).fetchone()
-    return None if row is None else (row[0], row[1])
 
 
 def customer_exists(conn: psycopg.Connection, customer_id: str) -> bool:

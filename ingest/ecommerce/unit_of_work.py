@@ -1,4 +1,4 @@
-"""What every PostgreSQL use case shares: its result type, its transaction, replay detection, reference checks."""
+"""What e-commerce use cases add to the kit's unit of work: the fraud verdict on a result, reference checks."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Literal
 
 import psycopg
 
+from ingest.core import unit_of_work
+from ingest.core.errors import NotFound
 from ingest.ecommerce import catalog, store
 from ingest.ecommerce.commands import Command
 from ingest.ecommerce.context import EcommerceContext
-from ingest.ecommerce.errors import NotFound
-from ingest.ecommerce.idempotency import is_replay
+from ingest.ecommerce.contract import DOMAIN
 
 
 @dataclass(frozen=True)
@@ -30,36 +31,23 @@ class FraudVerdict:
 
 
 @dataclass(frozen=True)
-class Accepted:
-    """What a command did: ``created`` a resource, ``updated`` one, or nothing (``unchanged``: a replay).
+class Accepted(unit_of_work.Accepted):
+    """The kit's result of a command; ``fraud`` is set for an order placed where fraud scoring is on (the HTTP
+    app), also on its replays once checked."""
 
-    ``fraud`` is set for an order placed where fraud scoring is on (the HTTP app), also on its replays once checked.
-    """
-
-    resource: str
-    id: str
-    outcome: Literal["created", "updated", "unchanged"]
-    version: int
-    event_ids: tuple[str, ...] = ()
     fraud: FraudVerdict | None = None
 
 
 @contextmanager
 def transaction(ctx: EcommerceContext, kind: str, command_id: str) -> Iterator[psycopg.Connection]:
     """One transaction for one command, holding the lock of its id so a concurrent retry waits for the original."""
-    with ctx.pool.connection() as conn, conn.transaction():
-        store.set_actor(conn, ctx.actor)
-        store.lock_command_id(conn, kind, command_id)
+    with unit_of_work.transaction(ctx.pool, DOMAIN, ctx.actor, kind, command_id) as conn:
         yield conn
 
 
 def replayed(conn: psycopg.Connection, table: str, key_column: str, command: Command, resource: str) -> Accepted | None:
     """The earlier result when ``command`` was already applied; raises if its id was used with other content."""
-    key = getattr(command, key_column)
-    stored = store.stored_command(conn, table, key_column, key)
-    if stored is None or not is_replay(stored[0], command, f"{resource} {key}"):
-        return None
-    return Accepted(resource, key, "unchanged", stored[1])
+    return unit_of_work.replayed(conn, DOMAIN, table, key_column, command, resource, Accepted)
 
 
 def require_customer(conn: psycopg.Connection, customer_id: str) -> None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from pipelines.ecommerce.tables import EcommerceLake
-from pipelines.schemas import MONEY
+from pipelines.core.domain import GoldTable
+from pipelines.core.schemas import MONEY
+from pipelines.core.tables import DomainLake
 
 SPEND_WINDOWS_DAYS = (1, 7, 30)
 
@@ -80,21 +81,22 @@ def customer_spend(orders: DataFrame, order_lines: DataFrame) -> DataFrame:
     return spend.join(favourite, "customer_id", "left").join(hour, "customer_id", "left")
 
 
-GoldBuilder = Callable[[DataFrame, DataFrame], DataFrame]
-# gold table → (builder from silver orders and order lines, partition columns)
-GOLD_TABLES: dict[str, tuple[GoldBuilder, tuple[str, ...]]] = {
-    "daily_sales_by_category": (daily_sales_by_category, ("date",)),
-    "daily_sales_by_merchant": (lambda orders, _lines: daily_sales_by_merchant(orders), ("date",)),
-    "customer_spend": (customer_spend, ()),
+# Every gold table is built from silver orders and their lines.
+def _orders_and_lines(
+    build: Callable[[DataFrame, DataFrame], DataFrame],
+) -> Callable[[SparkSession, DomainLake], DataFrame]:
+    def from_silver(spark: SparkSession, lake: DomainLake) -> DataFrame:
+        read = spark.read.format("delta")
+        return build(read.load(lake.silver("orders")), read.load(lake.silver("order_lines")))
+
+    return from_silver
+
+
+READS = ("orders", "order_lines")
+GOLD_TABLES: dict[str, GoldTable] = {
+    "daily_sales_by_category": GoldTable(_orders_and_lines(daily_sales_by_category), READS, ("date",)),
+    "daily_sales_by_merchant": GoldTable(
+        _orders_and_lines(lambda orders, _lines: daily_sales_by_merchant(orders)), READS, ("date",)
+    ),
+    "customer_spend": GoldTable(_orders_and_lines(customer_spend), READS),
 }
-
-
-def refresh_gold(spark: SparkSession, lake: EcommerceLake, table: str) -> str:
-    """Recompute gold ``table`` from silver and overwrite it; returns its path."""
-    build, partition_by = GOLD_TABLES[table]
-    orders = spark.read.format("delta").load(lake.silver("orders"))
-    lines = spark.read.format("delta").load(lake.silver("order_lines"))
-    path = lake.gold(table)
-    writer = build(orders, lines).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    writer.partitionBy(*partition_by).save(path)
-    return path

@@ -10,7 +10,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.ecommerce.merge import one_per_key, rows_changed
+from pipelines.core.merge import one_per_key, rows_changed
 
 
 def _read(spark: SparkSession, path: str) -> DataFrame:

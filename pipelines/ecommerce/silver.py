@@ -1,6 +1,6 @@
 """Typed e-commerce events → silver rows: one function per silver table, PII hashed or dropped on the way.
 
-Inputs are the valid events of one (type, version) from :func:`pipelines.ecommerce.parse.split_events`:
+Inputs are the valid events of one (type, version) from :func:`pipelines.core.parse.split_events`:
 provenance, envelope fields and ``payload`` as a struct of the contract's schema.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipelines.schemas import MONEY
+from pipelines.core.schemas import MONEY
 
 # Hashes must be identical across runs and machines so customers and cards can be joined and counted (the
 # fraud features count orders per card). The pepper stops a lookup of common emails in public sha256 tables;

@@ -9,17 +9,19 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest.core.relay import relay_pass
+from ingest.domains import storage_declarations
 from ingest.ecommerce.app import create_app
-from ingest.ecommerce.relay import relay_pass
-from lakehouse.bootstrap import apply_all
+from ingest.ecommerce.relay import open_relay_sources
 from lakehouse.settings import Settings
+from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def client(stack_settings: Settings) -> Iterator[TestClient]:
-    apply_all(stack_settings, progress=lambda line: None)
+    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
     with TestClient(create_app(stack_settings)) as test_client:
         yield test_client
 
@@ -144,7 +146,7 @@ def test_customer_orders_of_a_month_come_from_cassandra_after_the_relay(
     for suffix, placed_at in times.items():
         body = order_body(shop, order_id=f"{shop['order']}-{suffix}", placed_at=placed_at)
         assert client.post("/orders", json=body).status_code == 201
-    relay_pass(stack_settings)
+    relay_pass(stack_settings, open_relay_sources)
 
     february = client.get(f"/customers/{shop['customer']}/orders", params={"month": "2024-02"})
     assert february.status_code == 200

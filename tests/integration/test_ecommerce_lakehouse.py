@@ -1,6 +1,7 @@
 """E-commerce end to end on the real stack: Kafka → bronze → silver (+ quarantine, checks) → gold via Dagster.
 
-Each test publishes to its own topics (the bronze factory takes topic names) and writes a throwaway lake.
+Each test publishes to its own topics (the kit's bronze factory takes topic names) and writes a throwaway lake,
+passed to the assets as a configured resource.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from dagster import materialize
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from assets.ecommerce.bronze import ecommerce_bronze_assets
-from assets.ecommerce.checks import SILVER_CHECKS
-from assets.ecommerce.gold import GOLD_ASSETS
-from assets.ecommerce.silver import SILVER_ASSETS
+from assets.core.domain import DomainAssets, domain_assets
+from assets.core.keys import table_key
+from assets.ecommerce import descriptions
 from assets.resources import LakehouseResource
-from ingest.ecommerce import events as ev
-from ingest.events import EventEnvelope
-from pipelines.ecommerce.tables import ENTITIES
+from ingest.core.envelope import EventEnvelope
+from ingest.ecommerce import contract as ev
+from lakehouse.settings import Settings
+from pipelines.ecommerce.lakehouse import LAKEHOUSE
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ AMOUNTS = [Decimal("12.50"), Decimal("30.00"), Decimal("7.25"), Decimal("99.99")
 
 
 def make_topics(servers: str, prefix: str) -> dict[str, str]:
-    topics = {entity: f"{prefix}.{entity}" for entity in ENTITIES}
+    topics = {entity: f"{prefix}.{entity}" for entity in LAKEHOUSE.contract.entities}
     admin = KafkaAdminClient(bootstrap_servers=servers)
     admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1) for topic in topics.values()])
     admin.close()
@@ -104,20 +105,28 @@ def bad_events(topics: dict[str, str], run: str) -> list[tuple[str, bytes]]:
     return [(topics["orders"], b"{oops"), (topics["orders"], unknown), (topics["payments"], missing)]
 
 
+def assets_on(topics: dict[str, str]) -> DomainAssets:
+    return domain_assets(LAKEHOUSE, descriptions.SILVER, descriptions.GOLD, topics)
+
+
+def resources_in(settings: Settings, lake_root) -> dict[str, LakehouseResource]:
+    return {"lakehouse": LakehouseResource.from_settings(settings.model_copy(update={"lake_root": str(lake_root)}))}
+
+
 def delta(spark, root, layer: str, table: str):
     return spark.read.format("delta").load(str(root / layer / table))
 
 
-def test_bronze_to_gold_exactly_once_with_quarantine(stack_settings, spark, tmp_path, monkeypatch, unique_name):
-    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(tmp_path))
+def test_bronze_to_gold_exactly_once_with_quarantine(stack_settings, spark, tmp_path, unique_name):
     servers = stack_settings.kafka_bootstrap_servers
     topics = make_topics(servers, unique_name)
     good = good_events(topics, unique_name)
     publish(servers, good + bad_events(topics, unique_name))
-    pipeline = [*ecommerce_bronze_assets(topics), *SILVER_ASSETS, *GOLD_ASSETS]
-    resources = {"lakehouse": LakehouseResource()}
+    built = assets_on(topics)
+    pipeline = built.assets
+    resources = resources_in(stack_settings, tmp_path)
 
-    first = materialize([*pipeline, *SILVER_CHECKS], resources=resources)
+    first = materialize([*pipeline, *built.checks], resources=resources)
     assert first.success
     assert all(e.passed for e in first.get_asset_check_evaluations())
     orders = delta(spark, tmp_path, "silver", "ecommerce_orders")
@@ -132,7 +141,7 @@ def test_bronze_to_gold_exactly_once_with_quarantine(stack_settings, spark, tmp_
     (orders_run,) = [
         m
         for m in first.asset_materializations_for_node("ecommerce_orders_silver_flow")
-        if m.asset_key.path == ["ecommerce_orders_silver"]
+        if m.asset_key == table_key("ecommerce", "silver", "orders")
     ]
     # 6 orders inserted, then 1 of them flagged with its chargeback; 2 records of the orders topic quarantined.
     assert (
@@ -143,9 +152,9 @@ def test_bronze_to_gold_exactly_once_with_quarantine(stack_settings, spark, tmp_
     assert [(r.merchant_id, r.orders, r.revenue, r.chargebacks) for r in by_merchant] == [("m1", 6, sum(AMOUNTS), 1)]
 
     # Re-runs of the topics this test feeds (the rest is exercised above; keeps the test short).
-    fed = {"ecommerce_customers_bronze", "ecommerce_orders_bronze", "ecommerce_payments_bronze"}
-    fed |= {"ecommerce_customers_silver_flow", "ecommerce_orders_silver_flow", "ecommerce_payments_silver_flow"}
-    rerun = [a for a in pipeline if a.node_def.name in fed]
+    fed = {"customers", "orders", "payments"}
+    rerun = [a for a in built.bronze if a.key.path[-1] in fed]
+    rerun += [a for a in built.silver if a.node_def.name in {f"ecommerce_{entity}_silver_flow" for entity in fed}]
     assert materialize(rerun, resources=resources).success  # nothing new: nothing changes
     publish(servers, good)  # at-least-once: every good event delivered again
     assert materialize(rerun, resources=resources).success
@@ -158,9 +167,8 @@ def test_bronze_to_gold_exactly_once_with_quarantine(stack_settings, spark, tmp_
     assert sum(r.spend_30d for r in spend) == sum(AMOUNTS)  # built by the first run; the orders are unchanged
 
 
-def test_failing_silver_check_blocks_gold(stack_settings, spark, tmp_path, monkeypatch, unique_name):
+def test_failing_silver_check_blocks_gold(stack_settings, spark, tmp_path, unique_name):
     # Lowercase currency passes the contract (three characters) but not the silver expectation ^[A-Z]{3}$.
-    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(tmp_path))
     servers = stack_settings.kafka_bootstrap_servers
     topics = make_topics(servers, unique_name)
     publish(
@@ -172,15 +180,15 @@ def test_failing_silver_check_blocks_gold(stack_settings, spark, tmp_path, monke
             )
         ],
     )
-    bronze = [a for a in ecommerce_bronze_assets(topics) if a.key.path[0] == "ecommerce_orders_bronze"]
-    orders_flow = [a for a in SILVER_ASSETS if "ecommerce_orders_silver" in {k.path[0] for k in a.keys}]
-    orders_check = [
-        c for c in SILVER_CHECKS if {k.asset_key.path[0] for k in c.check_keys} == {"ecommerce_orders_silver"}
-    ]
+    built, orders = assets_on(topics), table_key("ecommerce", "silver", "orders")
+    bronze = [a for a in built.bronze if a.key == table_key("ecommerce", "bronze", "orders")]
+    orders_flow = [a for a in built.silver if orders in a.keys]
+    orders_check = [c for c in built.checks if {k.asset_key for k in c.check_keys} == {orders}]
+    by_merchant = [a for a in built.gold if a.key == table_key("ecommerce", "gold", "daily_sales_by_merchant")]
 
     result = materialize(
-        [*bronze, *orders_flow, *orders_check, GOLD_ASSETS[1]],
-        resources={"lakehouse": LakehouseResource()},
+        [*bronze, *orders_flow, *orders_check, *by_merchant],
+        resources=resources_in(stack_settings, tmp_path),
         raise_on_error=False,
     )
 
@@ -188,5 +196,5 @@ def test_failing_silver_check_blocks_gold(stack_settings, spark, tmp_path, monke
     assert not evaluation.passed
     assert evaluation.metadata["failed_expectations"].value[0]["on"] == "currency"
     assert delta(spark, tmp_path, "silver", "ecommerce_orders").count() == 1
-    assert result.asset_materializations_for_node("ecommerce_daily_sales_by_merchant_gold") == []
+    assert result.asset_materializations_for_node(by_merchant[0].node_def.name) == []
     assert not (tmp_path / "gold").exists()

@@ -15,15 +15,16 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from redis import Redis
 
-from features.fallback import customer_features_from_postgres, terminal_features_from_postgres
-from features.fraud_spec import CUSTOMER_FEATURES, CUSTOMER_KEY, TERMINAL_FEATURES, TERMINAL_KEY
-from features.offline import build_fraud_features
-from features.online import latest_entity_features, read_online_features, write_online
+from features.fraud.fallback import customer_features_from_postgres, terminal_features_from_postgres
+from features.fraud.offline import build_fraud_features
+from features.fraud.online import latest_entity_features, read_online_features, write_online
+from features.fraud.spec import CUSTOMER_FEATURES, CUSTOMER_KEY, TERMINAL_FEATURES, TERMINAL_KEY
+from ingest.domains import storage_declarations
 from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
-from lakehouse.bootstrap import apply_all
 from lakehouse.settings import Settings
+from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 AS_OF = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
@@ -152,7 +153,7 @@ def place_history(settings: Settings, name: str, orders: list[tuple], filed: dic
 def test_postgres_fallback_equals_the_offline_features(
     spark: SparkSession, stack_settings: Settings, unique_name: str
 ) -> None:
-    apply_all(stack_settings, progress=lambda line: None)
+    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
     orders, filed = history(unique_name)
     place_history(stack_settings, unique_name, orders, filed)
 

@@ -12,11 +12,11 @@ from fraud_synthetic import synthetic_orders
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score
 
-from features.fraud_spec import FEATURE_COLUMNS, LABEL_COLUMN, TIMESTAMP_COLUMN
-from lakehouse.instances import configure_mlflow
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, TIMESTAMP_COLUMN
+from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
-from models.fraud_registry import register_fraud_model, train_and_register
-from models.fraud_training import train_fraud_model
+from models.fraud.registry import register_fraud_model, train_and_register
+from models.fraud.training import train_fraud_model
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +56,8 @@ def test_the_champion_moves_only_for_a_better_model_on_the_same_holdout(tmp_path
         stump.holdout.labels, stump.model.predict_proba(stump.holdout.features)[:, 1]
     )
     assert (worse.version, worse.promoted, worse.champion_version) == ("2", False, "1")
-    assert worse.previous_champion_pr_auc == pytest.approx(stump_pr_auc)
-    assert worse.pr_auc < stump_pr_auc
+    assert worse.previous_champion_metric == pytest.approx(stump_pr_auc)
+    assert worse.metric < stump_pr_auc
 
     better = train_and_register(settings, data, VERSIONS, params={"max_iter": 30}, model_name=unique_name)
     assert (better.version, better.promoted, better.champion_version, better.previous_champion_version) == (
@@ -66,7 +66,7 @@ def test_the_champion_moves_only_for_a_better_model_on_the_same_holdout(tmp_path
         "3",
         "1",
     )
-    assert better.pr_auc > better.previous_champion_pr_auc == pytest.approx(stump_pr_auc)
+    assert better.metric > better.previous_champion_metric == pytest.approx(stump_pr_auc)
     assert str(MlflowClient().get_model_version_by_alias(unique_name, "champion").version) == "3"
 
     recorded = MlflowClient().get_run(worse.run_id).data

@@ -15,18 +15,20 @@ from fraud_synthetic import synthetic_orders
 from ports import free_port
 from redis import Redis
 
-from features.fraud_spec import AS_OF_FIELD, CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
+from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
+from features.online_store import AS_OF_FIELD
+from ingest.domains import storage_declarations
 from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
-from lakehouse.bootstrap import apply_all
-from lakehouse.instances import configure_mlflow
+from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
-from models.fraud_registry import register_fraud_model
-from models.fraud_training import TrainedModel, train_fraud_model
-from serving.client import FraudServiceError, score_order
-from serving.fraud_schema import FraudScoreRequest
-from serving.server import FraudServer, start_fraud_server
+from models.fraud.registry import register_fraud_model
+from models.fraud.training import TrainedModel, train_fraud_model
+from serving.fraud.contract import FraudScoreRequest, FraudServiceError, score_order
+from serving.registry import served_model
+from serving.server import ModelServer, start_server
+from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +39,7 @@ SATURDAY_NIGHT = datetime(2024, 3, 2, 3, 30, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Served:
-    server: FraudServer
+    server: ModelServer
     settings: Settings
     trained: TrainedModel
 
@@ -48,7 +50,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    apply_all(stack_settings, progress=lambda line: None)
+    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
     port = free_port()
     overrides = {"home": tmp_path_factory.mktemp("fraud-home"), "fraud_api_key": API_KEY, "online_feature_ttl_s": TTL_S}
     settings = Settings(
@@ -59,7 +61,7 @@ def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
         synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
     )
     register_fraud_model(settings, trained)
-    server = start_fraud_server(settings, port)
+    server = start_server(settings, served_model("fraud"), port)
     print(f"fraud service started in {server.started_in_s:.1f}s")
     yield Served(server, settings, trained)
     server.stop()
@@ -279,8 +281,8 @@ def test_the_client_returns_a_typed_result_and_raises_on_http_errors(served, ids
         amount=Decimal("10.00"),
         placed_at=SATURDAY_NIGHT,
     )
-    result = score_order(served.settings, request)
+    result = score_order(request, url=served.server.url, api_key=API_KEY, timeout_s=served.settings.fraud_timeout_s)
     assert (result.order_id, result.features_source, result.model_version) == (ids["order"], "fallback:missing", "1")
     with pytest.raises(FraudServiceError, match="401") as raised:
-        score_order(served.settings.model_copy(update={"fraud_api_key": "wrong"}), request)
+        score_order(request, url=served.server.url, api_key="wrong", timeout_s=served.settings.fraud_timeout_s)
     assert raised.value.status_code == 401

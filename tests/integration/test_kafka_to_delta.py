@@ -6,9 +6,9 @@ import json
 
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
+from smoke_events import publish, smoke_events
 
-from ingest.smoke import publish, smoke_events
-from pipelines.bronze import stream_topic_to_delta
+from pipelines.core.bronze import stream_topic_to_delta
 
 pytestmark = pytest.mark.integration
 

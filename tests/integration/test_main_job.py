@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 import pytest
 from pyspark.sql import functions as F
 
+from entrypoints.main_job import run_main_job, traffic_config
+from ingest.core.relay import open_relay, relay_once
 from ingest.ecommerce.generator import generate, simulate
 from ingest.ecommerce.importer import ImportOptions, import_csv
-from ingest.ecommerce.relay import open_relay_clients, relay_once
+from ingest.ecommerce.relay import open_relay_sources
 from ingest.ecommerce.traffic_cli import app_sink
 from ingest.ecommerce.transaction_csv import write_csv
 from lakehouse import lake
-from lakehouse.main_job import run_main_job, traffic_config
 from lakehouse.settings import Settings
-from serving.server import stop_detached_fraud_server
+from serving.registry import served_model
+from serving.server import stop_detached_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -57,15 +59,15 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     with app_sink(settings, actor="test-import") as sink:
         imported = import_csv(history, None, sink, None, ImportOptions(id_prefix="imp-"))
     assert (imported.orders, imported.rejected, imported.chargebacks_emitted) == (ORDERS, 0, live.chargebacks_emitted)
-    with open_relay_clients(settings) as (ctx, producer, view), pytest.raises(RelayKilled):
-        relay_once(ctx.pool, producer, view, ctx.products, batch_size=50, after_publish=kill_relay_after_first_publish)
+    with open_relay(settings, open_relay_sources) as (sources, producer), pytest.raises(RelayKilled):
+        relay_once(sources, producer, batch_size=50, after_publish=kill_relay_after_first_publish)
 
     lines: list[str] = []
     try:
         first = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
         second = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
     finally:
-        stop_detached_fraud_server(settings)  # the main job leaves it running for a person to try
+        stop_detached_server(settings, served_model("fraud"))  # the main job leaves it running for a person to try
 
     live_prefix, imported_prefix = f"o{seed}-", f"imp-o{seed}-"
     live_rows = silver_orders(spark, settings, live_prefix)

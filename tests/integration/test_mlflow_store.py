@@ -6,7 +6,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from lakehouse.instances import configure_mlflow, ensure_experiment
+from lakehouse.mlflow_store import configure_mlflow, ensure_experiment
 from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -20,19 +20,21 @@ from ports import free_port
 from psycopg.rows import dict_row
 from redis import Redis
 
-from features.fraud_spec import AS_OF_FIELD, CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
+from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
+from features.online_store import AS_OF_FIELD
+from ingest.domains import storage_declarations
 from ingest.ecommerce.app import create_app
 from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
-from lakehouse.bootstrap import apply_all
-from lakehouse.instances import configure_mlflow
+from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
-from models.fraud_registry import register_fraud_model
-from models.fraud_training import TrainedModel, train_fraud_model
-from serving.client import score_order
-from serving.fraud_schema import FraudScoreRequest
-from serving.server import FraudServer, start_fraud_server
+from models.fraud.registry import register_fraud_model
+from models.fraud.training import TrainedModel, train_fraud_model
+from serving.fraud.contract import FraudScoreRequest, score_order
+from serving.registry import served_model
+from serving.server import ModelServer, start_server
+from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 
@@ -41,14 +43,14 @@ API_KEY = "test-order-fraud-key"
 
 @dataclass(frozen=True)
 class Served:
-    server: FraudServer
+    server: ModelServer
     settings: Settings
     trained: TrainedModel
 
 
 @pytest.fixture(scope="module")
 def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    apply_all(stack_settings, progress=lambda line: None)
+    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
     port = free_port()
     overrides = {
         "home": tmp_path_factory.mktemp("order-fraud-home"),
@@ -62,7 +64,7 @@ def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
         synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
     )
     register_fraud_model(settings, trained)
-    server = start_fraud_server(settings, port)
+    server = start_server(settings, served_model("fraud"), port)
     yield Served(server, settings, trained)
     server.stop()
 
@@ -170,7 +172,10 @@ def service_answer(
         amount=amount,
         placed_at=placed_at,
     )
-    direct = score_order(served.settings, request)
+    settings = served.settings
+    direct = score_order(
+        request, url=settings.fraud_service_url, api_key=settings.fraud_api_key, timeout_s=settings.fraud_timeout_s
+    )
     offline = served.trained.model.predict_proba(pd.DataFrame([direct.features], columns=list(FEATURE_COLUMNS)))
     assert direct.score == pytest.approx(offline[0, 1], rel=1e-12)
     return direct.score, direct.decision, direct.model_dump()

@@ -14,15 +14,17 @@ from decimal import Decimal
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from ingest.ecommerce import outbox
+from ingest.core import outbox
+from ingest.core.errors import NotFound
+from ingest.core.relay import open_relay, relay_once
+from ingest.domains import storage_declarations
 from ingest.ecommerce.commands import OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import EcommerceContext, open_context
-from ingest.ecommerce.errors import NotFound
-from ingest.ecommerce.events import ORDERS_TOPIC, PRODUCTS_TOPIC
-from ingest.ecommerce.relay import open_relay_clients, relay_once
+from ingest.ecommerce.contract import ORDERS_TOPIC, PRODUCTS_TOPIC
+from ingest.ecommerce.relay import open_relay_sources
 from ingest.ecommerce.service import handle
-from lakehouse.bootstrap import apply_all
 from lakehouse.settings import PROJECT_ROOT, Settings
+from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 ORDERS = 20
@@ -34,7 +36,7 @@ class SimulatedCrash(RuntimeError):
 
 @pytest.fixture(scope="module")
 def ctx(stack_settings: Settings) -> Iterator[EcommerceContext]:
-    apply_all(stack_settings, progress=lambda line: None)
+    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
     with open_context(stack_settings, actor="test") as context:
         yield context
 
@@ -119,11 +121,11 @@ def published_event_ids(
 
 
 def relay_until_sent(ctx: EcommerceContext, keys: list[str], settings: Settings) -> None:
-    with open_relay_clients(settings) as (_, producer, orders_view):
+    with open_relay(settings, open_relay_sources) as (sources, producer):
         for _ in range(50):  # other people's rows may be in the outbox too: pass until ours are sent
             if all(sent for *_, sent in outbox_rows(ctx, keys)):
                 return
-            relay_once(ctx.pool, producer, orders_view, ctx.products)
+            relay_once(sources, producer)
     raise AssertionError(f"outbox rows of {keys[:3]}... still unsent after 50 relay passes")
 
 
@@ -151,8 +153,8 @@ def test_a_crash_between_publish_and_commit_republishes_and_loses_nothing(
     def crash() -> None:
         raise SimulatedCrash("killed after the broker acked, before sent_at was committed")
 
-    with open_relay_clients(stack_settings) as (_, producer, orders_view), pytest.raises(SimulatedCrash):
-        relay_once(ctx.pool, producer, orders_view, ctx.products, batch_size=100_000, after_publish=crash)
+    with open_relay(stack_settings, open_relay_sources) as (sources, producer), pytest.raises(SimulatedCrash):
+        relay_once(sources, producer, batch_size=100_000, after_publish=crash)
     assert not any(sent for *_, sent in outbox_rows(ctx, list(placed)))
     relay_until_sent(ctx, list(placed), stack_settings)
 
@@ -164,14 +166,15 @@ def test_a_crash_between_publish_and_commit_republishes_and_loses_nothing(
 CHILD_RELAY = """
 import sys
 from lakehouse.settings import Settings
-from ingest.ecommerce.relay import open_relay_clients, relay_outbox
+from ingest.core.relay import open_relay, relay_outbox
+from ingest.ecommerce.relay import open_relay_sources
 
 def wait_for_the_kill() -> None:
     print("published", flush=True)
     sys.stdin.readline()
 
-with open_relay_clients(Settings()) as (ctx, producer, orders_view):
-    relay_outbox(ctx.pool, producer, orders_view, batch_size=100_000, after_publish=wait_for_the_kill)
+with open_relay(Settings(), open_relay_sources) as (sources, producer):
+    relay_outbox(sources, producer, batch_size=100_000, after_publish=wait_for_the_kill)
 """
 
 
@@ -220,8 +223,8 @@ def test_a_refused_or_rolled_back_command_leaves_no_outbox_row(
 
     real_append = outbox.append
 
-    def append_then_fail(conn, events):  # the rows are written, then the transaction dies
-        real_append(conn, events)
+    def append_then_fail(conn, domain, events):  # the rows are written, then the transaction dies
+        real_append(conn, domain, events)
         raise RuntimeError("forced rollback after the outbox insert")
 
     monkeypatch.setattr(outbox, "append", append_then_fail)
@@ -258,9 +261,9 @@ def test_product_events_wait_in_the_document_until_published(
     assert (first.outcome, second.outcome, replay.outcome, replay.event_ids) == ("created", "updated", "unchanged", ())
     assert ctx.products.find_one({"_id": product_id})["pending_count"] == 2
 
-    with open_relay_clients(stack_settings) as (_, producer, orders_view):
+    with open_relay(stack_settings, open_relay_sources) as (sources, producer):
         while ctx.products.find_one({"_id": product_id})["pending_count"] > 0:
-            assert relay_once(ctx.pool, producer, orders_view, ctx.products) > 0
+            assert relay_once(sources, producer) > 0
 
     document = ctx.products.find_one({"_id": product_id})
     assert document["pending_events"] == {} and document["price"] == "6.00" and document["version"] == 2

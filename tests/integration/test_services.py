@@ -12,10 +12,13 @@ import psycopg
 import pytest
 import redis
 from nats.aio.msg import Msg
+from ports import free_port
 from psycopg import sql
 from pymongo import MongoClient
 
 from lakehouse.settings import Settings
+from stack.manager import Stack
+from stack.services.ferretdb import FERRETDB_BUILD, FerretDBService
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +69,71 @@ def test_mongo_wire_write_and_read(stack_settings: Settings, unique_name: str) -
             {"_id": 2, "sku": "B-2", "tags": ["z"], "price": 20.0},
         ]
         assert unique_name not in client[stack_settings.mongo_database].list_collection_names()
+
+
+def test_mongo_filters_on_id_use_the_id_index(stack_settings: Settings, unique_name: str) -> None:
+    # FerretDB's SQLite backend as upstream builds it scans the collection even for _id (stack/install.py patches it).
+    with MongoClient(stack_settings.mongo_url, serverSelectionTimeoutMS=10_000) as client:
+        db = client[stack_settings.mongo_database]
+        db[unique_name].insert_many([{"_id": f"p-{n}", "version": 1} for n in range(20)])
+        try:
+            plans = {
+                label: " ".join(db.command("explain", {"find": unique_name, "filter": query})["queryPlanner"]["Plan"])
+                for label, query in {
+                    "by _id": {"_id": "p-3"},
+                    "by _id and version": {"_id": "p-3", "version": 1},
+                    "by version": {"version": 1},
+                }.items()
+            }
+        finally:
+            db[unique_name].drop()
+    assert "USING INDEX" in plans["by _id"] and "__id_" in plans["by _id"], plans
+    assert "USING INDEX" in plans["by _id and version"], plans
+    assert "SCAN" in plans["by version"] and "USING INDEX" not in plans["by version"], plans
+
+
+def test_mongo_filter_on_id_and_version_still_checks_the_version(stack_settings: Settings, unique_name: str) -> None:
+    # Only the _id part of such a filter reaches SQLite: the rest must still be applied (the catalog's optimistic
+    # write relies on a stale version matching nothing).
+    with MongoClient(stack_settings.mongo_url, serverSelectionTimeoutMS=10_000) as client:
+        products = client[stack_settings.mongo_database][unique_name]
+        products.insert_many([{"_id": "p-1", "version": 1, "price": "1.00"}, {"_id": "p-2", "version": 1}])
+        try:
+            first = products.update_one(
+                {"_id": "p-1", "version": 1}, {"$set": {"price": "2.00"}, "$inc": {"version": 1}}
+            )
+            stale = products.update_one(
+                {"_id": "p-1", "version": 1}, {"$set": {"price": "3.00"}, "$inc": {"version": 1}}
+            )
+            found_stale = products.find_one({"_id": "p-1", "version": 1})
+            found_current = products.find_one({"_id": "p-1", "version": 2})
+            removed = products.delete_one({"_id": "p-2", "version": 7})
+            remaining = sorted(doc["_id"] for doc in products.find({}))
+        finally:
+            products.drop()
+    assert (first.matched_count, stale.matched_count) == (1, 0)
+    assert found_stale is None
+    assert found_current == {"_id": "p-1", "version": 2, "price": "2.00"}
+    assert removed.deleted_count == 0 and remaining == ["p-1", "p-2"]
+
+
+def test_ferretdb_starts_on_its_tuned_sqlite_and_status_is_a_real_round_trip(tmp_path) -> None:
+    settings = Settings(home=tmp_path, mongo_url=f"mongodb://127.0.0.1:{free_port()}/", service_start_timeout_s=60)
+    service = FerretDBService(settings)
+    stack = Stack(settings, services=[service])
+    try:
+        (status,) = stack.up(progress=lambda _: None)
+        assert status.healthy and status.pid, status
+        assert status.detail.startswith(f"FerretDB {FERRETDB_BUILD} "), status.detail
+        with MongoClient(settings.mongo_url, serverSelectionTimeoutMS=10_000) as client:
+            client[settings.mongo_database].documents.insert_one({"_id": "d-1"})
+        # One SQLite file per database, in write-ahead-log mode, in the service's own data folder.
+        assert (service.data_dir / f"{settings.mongo_database}.sqlite").exists()
+        assert (service.data_dir / f"{settings.mongo_database}.sqlite-wal").exists()
+    finally:
+        stack.down(progress=lambda _: None)
+    (stopped,) = stack.status()
+    assert not stopped.healthy and stopped.detail == "not running"
 
 
 def test_nats_core_and_jetstream_round_trip(stack_settings: Settings, unique_name: str) -> None:

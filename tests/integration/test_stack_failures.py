@@ -10,7 +10,7 @@ import time
 import pytest
 from ports import free_port
 
-from lakehouse.cli import main
+from entrypoints.cli import main
 from lakehouse.settings import Settings
 from stack import processes
 from stack.manager import Stack

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.bootstrap.cql import split_statements
-from lakehouse.bootstrap.errors import MigrationError
-from lakehouse.bootstrap.kafka_topics import TopicSpec, declared_topics
-from lakehouse.bootstrap.plan import MIGRATIONS_ROOT, AppliedMigration, checksum, discover, pending
+from stack.bootstrap.cql import split_statements
+from stack.bootstrap.errors import MigrationError
+from stack.bootstrap.kafka_topics import TopicSpec, declared_topics
+from stack.bootstrap.plan import AppliedMigration, StorageDeclaration, checksum, discover, pending
 
 # sha256 of the bytes, computed with `printf 'SELECT 1;\n' | sha256sum`.
 SELECT_1_SHA256 = "b4e0497804e46e0a0b0b8c31975b062152d551bac49c3c2e80932567b4085dcd"
@@ -111,20 +111,11 @@ def test_pending_rejects_a_new_migration_older_than_an_applied_one(tmp_path: Pat
         pending(migrations, applied, "postgres")
 
 
-def test_packaged_postgres_migration_creates_the_four_domain_schemas() -> None:
-    first, *_ = discover(MIGRATIONS_ROOT / "postgres", "sql", "postgres")
-    assert first.label == "0001_domain_schemas"
-    statements = [line.strip() for line in first.text.splitlines() if line.strip().startswith("CREATE")]
-    domains = ("ecommerce", "chat", "iot", "social")
-    assert statements == [f"CREATE SCHEMA IF NOT EXISTS {name};" for name in domains]
-
-
-def test_packaged_mongo_and_cassandra_folders_are_valid() -> None:
-    mongo = discover(MIGRATIONS_ROOT / "mongo", "json", "mongo")
-    assert [m.label for m in mongo] == ["0001_catalog_products", "0002_catalog_pending_events"]
-    # The keyspace itself is created in code; CQL files hold the wide tables.
-    cassandra = discover(MIGRATIONS_ROOT / "cassandra", "cql", "cassandra")
-    assert [m.label for m in cassandra] == ["0001_orders_by_customer"]
+def test_a_declaration_names_only_the_stores_it_has_folders_for(tmp_path: Path) -> None:
+    (tmp_path / "postgres").mkdir()
+    declaration = StorageDeclaration("shop", tmp_path)
+    assert declaration.folder("postgres") == tmp_path / "postgres"
+    assert declaration.folder("cassandra") is None
 
 
 def test_cql_split_respects_quotes_and_comments() -> None:
@@ -146,12 +137,8 @@ def test_cql_split_respects_quotes_and_comments() -> None:
 
 
 def test_kafka_topics_get_dead_letter_twins() -> None:
-    topics = declared_topics()
-    ecommerce = ["customers", "products", "carts", "orders", "payments"]
-    expected = [("lakehouse.smoke.events", 3), ("lakehouse.smoke.events.dlq", 3)]
-    for name in ecommerce:
-        expected += [(f"ecommerce.{name}", 3), (f"ecommerce.{name}.dlq", 3)]
-    assert [(t.name, t.partitions) for t in topics] == expected
-    assert all(t.config["cleanup.policy"] == "delete" for t in topics)
+    topics = declared_topics([TopicSpec("shop.orders", 3), TopicSpec("shop.audit", 1, dead_letter=False)])
+    assert [(t.name, t.partitions) for t in topics] == [("shop.orders", 3), ("shop.orders.dlq", 3), ("shop.audit", 1)]
+    assert topics[1].config["cleanup.policy"] == "delete"
     with pytest.raises(ValueError, match="declared twice: a.dlq"):
         declared_topics((TopicSpec("a", 1), TopicSpec("a.dlq", 1)))

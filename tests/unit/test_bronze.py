@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pyspark.sql import types as T
 
-from pipelines.bronze import BRONZE_COLUMNS, bronze_records
+from pipelines.core.bronze import BRONZE_COLUMNS, bronze_records
 
 KAFKA_SOURCE_SCHEMA = T.StructType(
     [

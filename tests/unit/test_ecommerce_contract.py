@@ -7,13 +7,13 @@ from pydantic import ValidationError
 
 from ingest.ecommerce import commands
 from ingest.ecommerce.api_models import CartBody, ProductBody
-from ingest.ecommerce.events import TOPICS
+from ingest.ecommerce.contract import CONTRACT, TOPICS
 from ingest.ecommerce.service import USE_CASES
-from lakehouse.bootstrap.kafka_topics import declared_topics
+from stack.bootstrap.kafka_topics import declared_topics
 
 
 def test_every_ecommerce_topic_is_declared_with_three_partitions_and_a_dead_letter_twin() -> None:
-    declared = {spec.name: spec.partitions for spec in declared_topics()}
+    declared = {spec.name: spec.partitions for spec in declared_topics(CONTRACT.topics)}
     for topic in (
         "ecommerce.customers",
         "ecommerce.products",
@@ -47,6 +47,6 @@ def test_request_bodies_leave_the_path_id_out_but_keep_the_rules() -> None:
 def test_every_status_the_app_emits_is_in_the_contract():
     # Silver's expectations reject statuses outside ORDER_STATUSES and block gold: the two must agree.
     from ingest.ecommerce import ordering
-    from ingest.ecommerce.events import ORDER_STATUSES
+    from ingest.ecommerce.contract import ORDER_STATUSES
 
     assert {ordering.PAID, ordering.CHARGED_BACK} <= set(ORDER_STATUSES)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from ingest.core.errors import IdempotencyConflict
+from ingest.core.idempotency import as_utc, fingerprint, is_replay
 from ingest.ecommerce.commands import OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
-from ingest.ecommerce.errors import IdempotencyConflict
-from ingest.ecommerce.idempotency import as_utc, fingerprint, is_replay
 
 
 def order(**changes: object) -> PlaceOrder:

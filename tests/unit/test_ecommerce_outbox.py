@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from ingest.ecommerce.events import ORDERS_TOPIC, PAYMENTS_TOPIC, OrderStatusChangedV1
-from ingest.ecommerce.outbox import build_event
-from ingest.events import EventEnvelope
+from ingest.core.envelope import EventEnvelope
+from ingest.ecommerce.contract import ORDERS_TOPIC, PAYMENTS_TOPIC, OrderStatusChangedV1, build_event
 
 AT = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.ecommerce.events import OrderLineV1, OrderPlacedV1
-from ingest.ecommerce.outbox import build_event
+from ingest.ecommerce.contract import OrderLineV1, OrderPlacedV1, build_event
 from ingest.ecommerce.projections import month_key, projection_row
 
 

@@ -9,13 +9,14 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from ingest.ecommerce import events as ev
-from ingest.events import EventEnvelope
-from pipelines.ecommerce.expectations import validate_silver
+from ingest.core.envelope import EventEnvelope
+from ingest.ecommerce import contract as ev
+from pipelines.core.expectations import validate_silver
+from pipelines.core.incremental import run_silver_flow
+from pipelines.core.parse import split_events
+from pipelines.core.tables import DomainLake
+from pipelines.ecommerce.expectations import SILVER_EXPECTATIONS
 from pipelines.ecommerce.flows import FLOWS
-from pipelines.ecommerce.incremental import run_silver_flow
-from pipelines.ecommerce.parse import split_events
-from pipelines.ecommerce.tables import EcommerceLake
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 BRONZE_SCHEMA = "key string, value string, topic string, partition int, offset long, kafka_timestamp timestamp, ingested_at timestamp"
@@ -61,14 +62,15 @@ def bronze(spark: SparkSession, values: list[str], topic: str = ev.ORDERS_TOPIC,
 
 
 @pytest.fixture
-def lake(tmp_path) -> EcommerceLake:
-    return EcommerceLake(
+def lake(tmp_path) -> DomainLake:
+    return DomainLake(
+        "ecommerce",
         table=lambda layer, name: str(tmp_path / layer / name),
         checkpoint=lambda layer, name: str(tmp_path / "_cp" / layer / name),
     )
 
 
-def land(spark: SparkSession, lake: EcommerceLake, entity: str, values: list[str], first_offset: int = 0) -> None:
+def land(spark: SparkSession, lake: DomainLake, entity: str, values: list[str], first_offset: int = 0) -> None:
     topic = f"ecommerce.{entity}"
     bronze(spark, values, topic, first_offset).write.format("delta").mode("append").save(lake.bronze(entity))
 
@@ -208,9 +210,9 @@ def test_order_status_and_chargeback_whatever_the_arrival_order(spark, lake):
 def test_silver_expectations_name_what_failed(spark):
     schema = "order_id string, event_id string, customer_id string, amount decimal(18,2), currency string, card_hash string, status string"
     good = ("o1", "e1", "c1", Decimal("10.00"), "EUR", "a" * 64, "paid")
-    assert validate_silver(spark.createDataFrame([good], schema), "orders").success
+    assert validate_silver(spark.createDataFrame([good], schema), "orders", SILVER_EXPECTATIONS["orders"]).success
     bad = [good, ("o1", "e2", None, Decimal("0.00"), "EUR", "a" * 64, "lost")]
-    outcome = validate_silver(spark.createDataFrame(bad, schema), "orders")
+    outcome = validate_silver(spark.createDataFrame(bad, schema), "orders", SILVER_EXPECTATIONS["orders"])
     failed = {(f["expectation"], f["on"]): f["unexpected_count"] for f in outcome.failed}
     assert not outcome.success
     assert failed == {

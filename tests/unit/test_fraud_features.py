@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from features.fraud_spec import CUSTOMER_FEATURES, FEATURE_COLUMNS, LABEL_COLUMN, TERMINAL_FEATURES
-from features.offline import build_fraud_features
-from features.online import latest_entity_features
-from features.request_features import assemble_vector, request_features
-from features.training_set import build_training_set
+from features.fraud.offline import build_fraud_features
+from features.fraud.online import latest_entity_features
+from features.fraud.request_features import assemble_vector, request_features
+from features.fraud.spec import CUSTOMER_FEATURES, FEATURE_COLUMNS, LABEL_COLUMN, TERMINAL_FEATURES
+from features.fraud.training_set import build_training_set
 
 T0 = datetime(2024, 3, 13, 12, 0, tzinfo=UTC)  # a Wednesday
 US = timedelta(microseconds=1)

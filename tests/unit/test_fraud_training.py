@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 from fraud_synthetic import synthetic_orders
 
-from features.fraud_spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
-from models.fraud_evaluation import Thresholds, choose_thresholds, holdout_metrics, precision_at_k
-from models.fraud_registry import decide_champion
-from models.fraud_training import split_by_time, train_fraud_model
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
+from models.fraud.evaluation import Thresholds, choose_thresholds, holdout_metrics, precision_at_k
+from models.fraud.training import split_by_time, train_fraud_model
 
 SMALL = {"max_iter": 30}  # keeps the test fast; the defaults are for real data
 
@@ -128,11 +127,3 @@ def test_holdout_metrics_on_a_hand_made_holdout():
     assert (metrics["decline_precision"], metrics["decline_recall"], metrics["review_rate"]) == (1.0, 0.5, 0.75)
     with pytest.raises(ValueError, match="both fraud and legitimate"):
         holdout_metrics(np.zeros(4), scores, Thresholds(0.5, 0.85))
-
-
-def test_the_champion_moves_only_for_a_strictly_better_pr_auc():
-    assert decide_champion(0.42, None).promote
-    assert decide_champion(0.81, 0.80).promote
-    assert not decide_champion(0.80, 0.80).promote
-    decision = decide_champion(0.70, 0.80)
-    assert not decision.promote and "0.7000" in decision.reason and "0.8000" in decision.reason

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import jvm
+from lakehouse import jvm
 
 
 def test_artifact_file_lists_the_pinned_pyspark_pair():

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ingest.ecommerce.events import OrderPlacedV1
-from pipelines.schemas import contract_violations, first_violation, spark_schema, spark_type
+from ingest.ecommerce.contract import OrderPlacedV1
+from pipelines.core.schemas import contract_violations, first_violation, spark_schema, spark_type
 
 
 class Inner(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from lakehouse.cli import main
+from entrypoints.cli import main
 from lakehouse.settings import Settings, host_port, is_loopback
 
 

@@ -1,0 +1,25 @@
+"""A domain's lake layout from a run's settings, and metadata for tables that may not exist yet."""
+
+from dagster import MetadataValue
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+
+from assets.core.metadata import delta_table_metadata
+from pipelines.core.incremental import FlowReport
+
+
+def table_metadata(spark: SparkSession, path: str) -> dict[str, object]:
+    # A topic that never had a record leaves no bronze table behind; that is an empty table, not a failure.
+    if not DeltaTable.isDeltaTable(spark, path):
+        return {"row_count": MetadataValue.int(0), "path": MetadataValue.path(path)}
+    return delta_table_metadata(spark, path)
+
+
+def flow_metadata(report: FlowReport, table: str) -> dict[str, object]:
+    """What a silver run did to ``table``, and what its flow sent to quarantine (shared by the flow's tables)."""
+    histogram = "\n".join(f"| {reason} | {count} |" for reason, count in report.reasons.most_common())
+    return {
+        "rows_merged_this_run": MetadataValue.int(report.merged[table]),
+        "rows_quarantined_this_run": MetadataValue.int(report.quarantined),
+        "quarantine_reasons": MetadataValue.md(f"| reason | rows |\n|---|---|\n{histogram}" if histogram else "(none)"),
+    }

@@ -1,0 +1,60 @@
+"""Fraud features: the point-in-time training set in Delta and the latest values per entity in Redis, both from the
+e-commerce silver orders and chargebacks."""
+
+from datetime import UTC, datetime
+
+from dagster import MaterializeResult, MetadataValue, asset
+from pyspark.sql import SparkSession
+
+from assets.core.keys import table_key
+from assets.core.metadata import delta_table_metadata
+from assets.resources import LakehouseResource, RedisResource
+from features.fraud.inputs import FraudInputs, read_fraud_inputs
+from features.fraud.offline import build_fraud_features
+from features.fraud.online import latest_entity_features, write_online
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN
+from features.fraud.training_set import build_training_set, training_set_path
+from pipelines.core.tables import domain_lake
+
+MODEL = "fraud"
+SILVER_ORDERS = table_key("ecommerce", "silver", "orders")
+SILVER_CHARGEBACKS = table_key("ecommerce", "silver", "chargebacks")
+TRAINING_SET = table_key(MODEL, "features", "training_set")
+ONLINE_FEATURES = table_key(MODEL, "features", "online")
+
+
+def _silver_inputs(lakehouse: LakehouseResource) -> tuple[SparkSession, FraudInputs]:
+    spark = lakehouse.spark()
+    return spark, read_fraud_inputs(spark, domain_lake(lakehouse.settings(), "ecommerce"))
+
+
+@asset(key=TRAINING_SET, group_name=MODEL, kinds={"spark", "delta"}, deps=[SILVER_ORDERS, SILVER_CHARGEBACKS])
+def fraud_training_set(lakehouse: LakehouseResource) -> MaterializeResult:
+    """Every order with its fraud features as of the moment it was placed (no later data) and its label as known
+    now: what the fraud model learns from. Features come from silver orders and chargebacks at pinned versions."""
+    spark, inputs = _silver_inputs(lakehouse)
+    features = build_fraud_features(inputs.orders.frame, inputs.chargebacks.frame)
+    training = build_training_set(features, inputs.chargebacks.frame, cutoff=datetime.now(UTC))
+    path = training_set_path(lakehouse.settings())
+    training.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
+    frauds = spark.read.format("delta").load(path).agg({LABEL_COLUMN: "sum"}).first()[0] or 0
+    return MaterializeResult(
+        metadata={
+            **delta_table_metadata(spark, path),
+            "frauds": int(frauds),
+            "features": len(FEATURE_COLUMNS),
+            "input_table_versions": MetadataValue.json(inputs.versions()),
+        }
+    )
+
+
+@asset(key=ONLINE_FEATURES, group_name=MODEL, kinds={"spark", "redis"}, deps=[SILVER_ORDERS, SILVER_CHARGEBACKS])
+def fraud_online_features(lakehouse: LakehouseResource, redis: RedisResource) -> MaterializeResult:
+    """The latest fraud features of every active customer and terminal in Redis (with a TTL), which the fraud
+    service reads when it scores an order; entries missing or stale there are recomputed from PostgreSQL."""
+    _, inputs = _silver_inputs(lakehouse)
+    ttl_s, as_of = lakehouse.settings().online_feature_ttl_s, datetime.now(UTC)
+    customers, terminals = latest_entity_features(inputs.orders.frame, inputs.chargebacks.frame, as_of)
+    with redis.client() as client:
+        written = write_online(client, customers, terminals, ttl_s, as_of)
+    return MaterializeResult(metadata={"entities_written": written, "as_of": as_of.isoformat(), "ttl_s": ttl_s})

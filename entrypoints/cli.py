@@ -1,0 +1,171 @@
+"""`lakehouse`: the command line of the platform (stack, bootstrap, main job, UIs)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from pydantic import ValidationError
+
+from lakehouse.settings import PROJECT_ROOT, Settings, load_settings
+
+
+def _human_bytes(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB" if size else "-"
+
+
+def cmd_stack(settings: Settings, args: argparse.Namespace) -> int:
+    from stack.manager import Stack
+
+    stack = Stack(settings)
+    if args.action == "install":
+        from stack.install import install_all
+
+        install_all(settings)
+    elif args.action == "up":
+        stack.up(args.services)
+        _print_status(stack.status(args.services))
+    elif args.action == "down":
+        stack.down(args.services)
+    elif args.action == "status":
+        statuses = stack.status(args.services)
+        _print_status(statuses)
+        return 0 if all(status.healthy for status in statuses) else 1
+    elif args.action == "logs":
+        if len(args.services) != 1:
+            raise SystemExit("usage: lakehouse stack logs SERVICE [-n LINES]")
+        print(stack.logs(args.services[0], args.lines))
+    return 0
+
+
+def _print_status(statuses: list) -> None:
+    print(f"{'service':<10} {'address':<22} {'where':<9} {'pid':>7} {'rss':>9}  health")
+    total = 0
+    for status in statuses:
+        where = "local" if status.local else "external"
+        health = ("healthy: " if status.healthy else "DOWN: ") + status.detail
+        pid = str(status.pid) if status.pid else "-"
+        total += status.rss_bytes
+        print(
+            f"{status.name:<10} {status.address:<22} {where:<9} {pid:>7} {_human_bytes(status.rss_bytes):>9}  {health}"
+        )
+    print(f"{'total':<10} {'':<22} {'':<9} {'':>7} {_human_bytes(total):>9}")
+
+
+def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.domains import storage_declarations
+    from stack.bootstrap import apply_all
+
+    apply_all(settings, storage_declarations())
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.main_job import run_main_job
+
+    report = run_main_job(settings, orders=args.orders, seed=args.seed)
+    print(f"\nMain job finished in {report.seconds:.0f}s")
+    print(f"  {report.traffic.describe()}")
+    print(f"  events published to Kafka: {report.events_published:,}\n")
+    print(f"  {'layer':<11} {'table':<36} {'rows':>9}")
+    for count in report.tables:
+        rows = f"{count.rows:,}" if count.rows is not None else "-"
+        print(f"  {count.layer:<11} {count.table:<36} {rows:>9}")
+    print("\n  quarantine reasons:" if report.quarantine else "\n  quarantine: empty (no malformed events)")
+    for reason, count in report.quarantine:
+        print(f"    {count:>7,}  {reason}")
+    print(f"\n  lake root: {settings.lake_uri}")
+    print(f"  fraud model champion: {report.champion_version or 'none yet'}")
+    print("\n  new orders placed through the app, with the fraud service's decision:")
+    for demo in report.demo_orders:
+        score = f"{demo.score:.3f}" if demo.score is not None else "-"
+        print(f"    {demo.order_id}  {demo.amount:>9,.2f}  {demo.decision:<9} score {score:<6} {demo.label}")
+        print(f"      ({demo.detail})")
+    print()
+    print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (this run is listed under Runs)")
+    print("      `.venv/bin/lakehouse ui mlflow`   → http://127.0.0.1:5000")
+    print("      `.venv/bin/lakehouse ecommerce serve` → http://127.0.0.1:8001/docs (the e-commerce app)")
+    if report.fraud_service_url:
+        print(f"      fraud service (running) → {report.fraud_service_url}/docs   stop: `lakehouse serve fraud --stop`")
+    return 0
+
+
+def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.instances import dagster_environment, dagster_ui_command, mlflow_ui_command
+
+    if args.which == "dagster":
+        command, env = dagster_ui_command(port=args.port or 3000), dagster_environment(settings)
+    else:
+        command, env = mlflow_ui_command(settings, port=args.port or 5000), {}
+    print(f"starting: {' '.join(command)}", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execve(command[0], command, {**os.environ, **env})
+
+
+def register_domains(commands: argparse._SubParsersAction) -> None:
+    """``lakehouse <domain> ...``, ``lakehouse generate <domain>`` and ``lakehouse import <domain>`` for every
+    registered domain, from its ``ingest/<domain>/cli.py``."""
+    from ingest.domains import DOMAINS
+
+    generate = commands.add_parser("generate", help="synthetic traffic for a domain, through its app")
+    importer = commands.add_parser("import", help="a real history from a file, through the domain's app")
+    generators = generate.add_subparsers(dest="domain", required=True)
+    importers = importer.add_subparsers(dest="domain", required=True)
+    for domain in DOMAINS:
+        cli = import_module(f"ingest.{domain}.cli")
+        cli.register(commands)
+        cli.register_traffic(generators, importers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    stack = commands.add_parser("stack", help="install, start, stop and inspect the local servers")
+    stack.add_argument("action", choices=["install", "up", "down", "status", "logs"])
+    stack.add_argument("services", nargs="*", help="postgres redis kafka cassandra mongo nats (default: all)")
+    stack.add_argument("-n", "--lines", type=int, default=50, help="log lines to show (logs)")
+    stack.set_defaults(handler=cmd_stack)
+
+    bootstrap = commands.add_parser("bootstrap", help="apply storage migrations (schemas, keyspace, topics)")
+    bootstrap.set_defaults(handler=cmd_bootstrap)
+
+    run = commands.add_parser("run", help="the main job: the whole flow end to end on local defaults")
+    run.add_argument("--orders", type=int, default=1000, help="e-commerce orders to generate")
+    run.add_argument("--seed", type=int, default=42)
+    run.set_defaults(handler=cmd_run)
+
+    register_domains(commands)
+
+    from serving.cli import register as register_serving
+
+    register_serving(commands)
+
+    ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
+    ui.add_argument("which", choices=["dagster", "mlflow"])
+    ui.add_argument("--port", type=int)
+    ui.set_defaults(handler=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            field = "LAKEHOUSE_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"invalid setting {field}: {problem['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(settings, args)
+    except RuntimeError as error:  # ServiceError, BootstrapError, MainJobError: each names the part and the reason
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

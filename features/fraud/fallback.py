@@ -1,0 +1,97 @@
+"""The customer and terminal features of one entity as of a moment, straight from the e-commerce PostgreSQL tables.
+
+The scoring service falls back to this when Redis has no fresh values. The numbers must equal the offline Spark
+ones: the same ``[as_of - window, as_of)`` windows, bounds computed in Python as exact UTC instants (an SQL
+``interval '1 day'`` would follow the session's daylight-saving rules), amounts summed exactly as numeric and only
+then turned into double precision, ratios divided in double precision as Spark does.
+
+The customer query uses ``orders_customer_placed``; the terminal query wants an index on
+``(terminal_id, placed_at)`` to stay fast on a large table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from features.fraud.spec import CUSTOMER_FEATURES, TERMINAL_FEATURES, WINDOWS_DAYS
+from features.point_in_time import unix_micros
+
+LONGEST = max(WINDOWS_DAYS)
+
+
+def _since(days: int) -> sql.Placeholder:
+    return sql.Placeholder(f"since_{days}d")
+
+
+def _share(numerator: sql.Composable, denominator: sql.Composable) -> sql.Composed:
+    return sql.SQL("CASE WHEN {d} > 0 THEN ({n})::float8 / {d} ELSE 0.0 END").format(n=numerator, d=denominator)
+
+
+def _customer_columns() -> dict[str, sql.Composable]:
+    columns: dict[str, sql.Composable] = {}
+    for days in WINDOWS_DAYS:
+        recent = sql.SQL("o.placed_at >= {since}").format(since=_since(days))
+        columns[f"customer_orders_{days}d"] = sql.SQL("count(*) FILTER (WHERE {r})::float8").format(r=recent)
+        spend = sql.SQL("coalesce(sum(o.amount) FILTER (WHERE {r}), 0)::float8").format(r=recent)
+        columns[f"customer_spend_{days}d"] = spend
+    orders_30d = sql.SQL("count(*) FILTER (WHERE o.placed_at >= {since})").format(since=_since(30))
+    spend_30d = sql.SQL("coalesce(sum(o.amount) FILTER (WHERE o.placed_at >= {since}), 0)").format(since=_since(30))
+    columns["customer_avg_amount_30d"] = _share(spend_30d, orders_30d)
+    return columns
+
+
+def _terminal_columns() -> dict[str, sql.Composable]:
+    columns: dict[str, sql.Composable] = {}
+    for days in WINDOWS_DAYS:
+        placed = sql.SQL("count(*) FILTER (WHERE o.placed_at >= {since})").format(since=_since(days))
+        charged = sql.SQL("count(*) FILTER (WHERE o.placed_at >= {since} AND c.filed_at < %(as_of)s)").format(
+            since=_since(days)
+        )
+        columns[f"terminal_orders_{days}d"] = sql.SQL("{p}::float8").format(p=placed)
+        columns[f"terminal_risk_{days}d"] = _share(charged, placed)
+    return columns
+
+
+def _select(columns: dict[str, sql.Composable], source: sql.SQL, entity: str) -> sql.Composed:
+    selected = sql.SQL(", ").join(sql.SQL("{} AS {}").format(c, sql.Identifier(n)) for n, c in columns.items())
+    return sql.SQL(
+        "SELECT {selected} FROM {source} WHERE o.{entity} = %(entity_id)s"
+        " AND o.placed_at >= {since} AND o.placed_at < %(as_of)s"
+    ).format(selected=selected, source=source, entity=sql.Identifier(entity), since=_since(LONGEST))
+
+
+CUSTOMER_QUERY = _select(_customer_columns(), sql.SQL("ecommerce.orders o"), "customer_id")
+TERMINAL_QUERY = _select(
+    _terminal_columns(),
+    sql.SQL("ecommerce.orders o LEFT JOIN ecommerce.chargebacks c ON c.order_id = o.order_id"),
+    "terminal_id",
+)
+
+
+def _parameters(entity_id: str, as_of: datetime) -> dict[str, object]:
+    unix_micros(as_of)  # refuses a naive time: PostgreSQL would read it in the session's zone
+    as_of = as_of.astimezone(UTC)  # exact 24-hour days: aware arithmetic in a zone with DST follows the clock
+    bounds = {f"since_{days}d": as_of - timedelta(days=days) for days in WINDOWS_DAYS}
+    return {"entity_id": entity_id, "as_of": as_of, **bounds}
+
+
+def _fetch(conn: psycopg.Connection, query: sql.Composed, entity_id: str, as_of: datetime) -> dict[str, float]:
+    with conn.cursor(row_factory=dict_row) as cursor:
+        row = cursor.execute(query, _parameters(entity_id, as_of)).fetchone()
+    return {name: float(value) for name, value in row.items()}
+
+
+def customer_features_from_postgres(conn: psycopg.Connection, customer_id: str, as_of: datetime) -> dict[str, float]:
+    """``CUSTOMER_FEATURES`` of ``customer_id`` as an order placed at ``as_of`` (aware) would see them."""
+    values = _fetch(conn, CUSTOMER_QUERY, customer_id, as_of)
+    return {name: values[name] for name in CUSTOMER_FEATURES}
+
+
+def terminal_features_from_postgres(conn: psycopg.Connection, terminal_id: str, as_of: datetime) -> dict[str, float]:
+    """``TERMINAL_FEATURES`` of ``terminal_id`` as an order placed at ``as_of`` (aware) would see them."""
+    values = _fetch(conn, TERMINAL_QUERY, terminal_id, as_of)
+    return {name: values[name] for name in TERMINAL_FEATURES}

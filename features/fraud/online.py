@@ -1,0 +1,100 @@
+"""Fraud's online features: each customer's and terminal's features as of a moment, in Redis for the scoring service.
+
+The values for an entity are those an order placed at ``as_of`` would get offline (same windows, same rules).
+Only entities with an order in the longest window are written: any other one has all-zero features, which the
+PostgreSQL fallback answers cheaply. The store itself (hash layout, TTL, freshness) is ``features.online_store``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from redis import Redis
+
+from features.fraud.offline import EXACT_AMOUNT, TS, first_filings, order_events
+from features.fraud.spec import (
+    CUSTOMER_FEATURES,
+    CUSTOMER_KEY,
+    ORDER_KEY,
+    TERMINAL_FEATURES,
+    TERMINAL_KEY,
+    WINDOWS_DAYS,
+)
+from features.online_store import EntityFeatures, as_of_text, entity_hashes, read_entities, write_entities
+from features.point_in_time import ratio, unix_micros, window_us
+
+
+def _in_window(as_of_us: int, days: int) -> Column:
+    return F.col(TS) >= as_of_us - window_us(days)
+
+
+def _customer_aggregates(as_of_us: int) -> list[Column]:
+    columns = []
+    for days in WINDOWS_DAYS:
+        columns.append(F.count(F.when(_in_window(as_of_us, days), 1)).cast("double").alias(f"customer_orders_{days}d"))
+        spend = F.sum(F.when(_in_window(as_of_us, days), F.col(EXACT_AMOUNT)))
+        columns.append(F.coalesce(spend.cast("double"), F.lit(0.0)).alias(f"customer_spend_{days}d"))
+    return columns
+
+
+def _terminal_aggregates(as_of_us: int) -> list[Column]:
+    known = F.unix_micros("filed_at") < as_of_us
+    columns = []
+    for days in WINDOWS_DAYS:
+        placed = F.count(F.when(_in_window(as_of_us, days), 1))
+        charged = F.count(F.when(_in_window(as_of_us, days) & known, 1))
+        columns.append(placed.cast("double").alias(f"terminal_orders_{days}d"))
+        columns.append(ratio(charged.cast("double"), placed, 0.0).alias(f"terminal_risk_{days}d"))
+    return columns
+
+
+def latest_entity_features(orders: DataFrame, chargebacks: DataFrame, as_of: datetime) -> tuple[DataFrame, DataFrame]:
+    """``(customer_id + CUSTOMER_FEATURES, terminal_id + TERMINAL_FEATURES)`` as of ``as_of`` (aware)."""
+    as_of_us = unix_micros(as_of)
+    recent = order_events(orders).filter(_in_window(as_of_us, max(WINDOWS_DAYS)) & (F.col(TS) < as_of_us))
+    customers = recent.groupBy("customer_id").agg(*_customer_aggregates(as_of_us))
+    average = ratio(F.col("customer_spend_30d"), F.col("customer_orders_30d"), 0.0)
+    customers = customers.withColumn("customer_avg_amount_30d", average).select("customer_id", *CUSTOMER_FEATURES)
+    with_filings = recent.join(first_filings(chargebacks), ORDER_KEY, "left")
+    terminals = with_filings.groupBy("terminal_id").agg(*_terminal_aggregates(as_of_us))
+    return customers, terminals.select("terminal_id", *TERMINAL_FEATURES)
+
+
+def write_online(redis_client: Redis, customers: DataFrame, terminals: DataFrame, ttl_s: int, as_of: datetime) -> int:
+    """One hash per customer and terminal (all fields replaced, TTL reset); returns entities written."""
+    stamp = as_of_text(as_of)
+    hashes = chain(
+        entity_hashes(customers.toLocalIterator(), CUSTOMER_KEY, "customer_id", CUSTOMER_FEATURES, stamp),
+        entity_hashes(terminals.toLocalIterator(), TERMINAL_KEY, "terminal_id", TERMINAL_FEATURES, stamp),
+    )
+    return write_entities(redis_client, hashes, ttl_s)
+
+
+@dataclass(frozen=True)
+class OnlineFeatures:
+    customer: EntityFeatures
+    terminal: EntityFeatures
+
+    @property
+    def fresh(self) -> bool:
+        return self.customer.status == "fresh" and self.terminal.status == "fresh"
+
+
+def read_online_features(
+    redis_client: Redis, customer_id: str, terminal_id: str, now: datetime, max_age_s: float
+) -> OnlineFeatures:
+    """Both entities in one round trip, each fresh, stale (older than ``max_age_s`` at ``now``) or missing."""
+    customer, terminal = read_entities(
+        redis_client,
+        [
+            (CUSTOMER_KEY.format(customer_id=customer_id), CUSTOMER_FEATURES),
+            (TERMINAL_KEY.format(terminal_id=terminal_id), TERMINAL_FEATURES),
+        ],
+        now,
+        max_age_s,
+    )
+    return OnlineFeatures(customer, terminal)

@@ -1,0 +1,37 @@
+"""The fraud features, defined once: names, windows, the Redis layout of the online store, and the label.
+
+Offline (Spark over silver, point-in-time correct), online (Redis, latest values per customer and terminal)
+and serving (the request plus the online values) all build the same ``FEATURE_COLUMNS``, in this order, which
+is also the column order the model is trained on.
+
+Point-in-time rules, for an order placed at ``t``:
+- customer and terminal activity counts the entity's orders placed in ``[t - window, t)``: never the order
+  itself, never anything later;
+- terminal risk is the share of the terminal's orders in ``[t - window, t)`` whose chargeback was *filed*
+  before ``t`` (a label is only known once its chargeback arrives: using later ones would leak the future);
+- request features come from the order itself.
+"""
+
+from __future__ import annotations
+
+WINDOWS_DAYS = (1, 7, 30)
+
+REQUEST_FEATURES = ("amount", "amount_to_customer_avg_30d", "hour_of_day", "is_weekend", "is_night")
+CUSTOMER_FEATURES = (
+    *(f"customer_orders_{d}d" for d in WINDOWS_DAYS),
+    *(f"customer_spend_{d}d" for d in WINDOWS_DAYS),
+    "customer_avg_amount_30d",
+)
+TERMINAL_FEATURES = (
+    *(f"terminal_orders_{d}d" for d in WINDOWS_DAYS),
+    *(f"terminal_risk_{d}d" for d in WINDOWS_DAYS),
+)
+FEATURE_COLUMNS = (*REQUEST_FEATURES, *CUSTOMER_FEATURES, *TERMINAL_FEATURES)
+
+ORDER_KEY = "order_id"
+TIMESTAMP_COLUMN = "placed_at"
+LABEL_COLUMN = "is_fraud"  # 1 when the order has a chargeback known at the training cut-off
+
+# Online store (``features.online_store``): one Redis hash per customer and per terminal.
+CUSTOMER_KEY = "features:fraud:customer:{customer_id}"
+TERMINAL_KEY = "features:fraud:terminal:{terminal_id}"

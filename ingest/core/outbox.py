@@ -1,0 +1,77 @@
+"""The transactional outbox: events are rows written in the same PostgreSQL transaction as the business change.
+
+Either both commit or neither does, so a rolled-back command publishes nothing and a committed one is never lost:
+the relay (`relay.py`) later publishes each row's ``envelope`` text byte for byte and marks it sent. A payload is
+validated against its domain's contract before it can become a row, so nothing malformed waits in the outbox for
+consumers to choke on. Each domain has its own ``<domain>.outbox`` table (`lakehouse_kit.create_outbox`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ingest.core.contract import DomainContract, EventPayload
+from ingest.core.envelope import EventEnvelope
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One event as it will be published: its topic, message key and exact envelope text."""
+
+    topic: str
+    key: str
+    envelope: EventEnvelope
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+    @property
+    def text(self) -> str:
+        return self.envelope.to_json().decode()
+
+
+def build_event(
+    contract: DomainContract,
+    event_type: str,
+    key: str,
+    payload: EventPayload | dict[str, Any],
+    occurred_at: datetime,
+    version: int = 1,
+) -> OutboxEvent:
+    """Validate ``payload`` against the contract of (type, version) and wrap it in an envelope keyed by ``key``.
+
+    ``key`` is the aggregate id: Kafka keeps one key's events in one partition, in order.
+    """
+    model = contract.schema_for(event_type, version)
+    raw = payload.model_dump() if isinstance(payload, EventPayload) else payload
+    validated = model.model_validate(raw)
+    envelope = EventEnvelope(
+        type=event_type,
+        version=version,
+        key=key,
+        payload=validated.model_dump(mode="json"),
+        occurred_at=occurred_at.isoformat(),
+    )
+    return OutboxEvent(contract.topic_for(event_type, version), key, envelope)
+
+
+INSERT = """INSERT INTO {} (event_id, topic, message_key, event_type, event_version, envelope)
+VALUES (%s, %s, %s, %s, %s, %s)"""
+
+
+def outbox_table(domain: str) -> sql.Identifier:
+    return sql.Identifier(domain, "outbox")
+
+
+def append(conn: psycopg.Connection, domain: str, events: list[OutboxEvent]) -> tuple[str, ...]:
+    """Add ``events`` to ``domain``'s outbox inside the caller's open transaction; returns their event ids."""
+    rows = [(e.event_id, e.topic, e.key, e.envelope.type, e.envelope.version, e.text) for e in events]
+    with conn.cursor() as cursor:
+        cursor.executemany(sql.SQL(INSERT).format(outbox_table(domain)), rows)
+    return tuple(event.event_id for event in events)

@@ -1,0 +1,32 @@
+"""The registered domains. Adding a domain is one line in `DOMAINS`; everything else is found by convention:
+
+- ``ingest/<domain>/contract.py``   ``CONTRACT``: events, topics, migrations (read by the bootstrap)
+- ``ingest/<domain>/relay.py``      ``open_relay_sources(settings)``: what the kit's relay drains
+- ``ingest/<domain>/cli.py``        ``register(subparsers)``: ``lakehouse <domain> ...``
+- ``pipelines/<domain>/lakehouse.py`` ``LAKEHOUSE``: silver flows, gold tables, expectations
+- ``assets/<domain>/__init__.py``   ``defs``: its Dagster definitions, built by the kit's factories
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ingest.core.contract import DomainContract
+from ingest.core.relay import OpenSources, sources_in
+from ingest.core.storage import KIT_STORAGE
+from stack.bootstrap.plan import StorageDeclaration
+
+DOMAINS: tuple[str, ...] = ("ecommerce",)
+
+
+def contract(domain: str) -> DomainContract:
+    return import_module(f"ingest.{domain}.contract").CONTRACT
+
+
+def storage_declarations(domains: tuple[str, ...] = DOMAINS) -> list[StorageDeclaration]:
+    """What the bootstrap creates: the kit's functions first, then each domain's stores and topics."""
+    return [KIT_STORAGE, *(contract(domain).storage for domain in domains)]
+
+
+def relay_sources(domain: str) -> OpenSources:
+    return sources_in(f"ingest.{domain}.relay")

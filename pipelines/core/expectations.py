@@ -1,0 +1,78 @@
+"""Checking a DataFrame against Great Expectations, and the expectations every domain's silver uses.
+
+Parsing already quarantines events that break the contract; expectations catch what parsing cannot see: duplicate
+keys after MERGE, hashes that are not hashes, an order with no customer. Each domain declares its suites per silver
+table (`pipelines/<domain>/expectations.py`) from these helpers. Plain functions, so a test (or a notebook) runs
+them without Dagster; the asset checks call :func:`validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from pyspark.sql import DataFrame
+
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+def keyed(*columns: str) -> list[gxe.Expectation]:
+    if len(columns) > 1:
+        return [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns))]
+    return [gxe.ExpectColumnValuesToNotBeNull(column=columns[0]), gxe.ExpectColumnValuesToBeUnique(column=columns[0])]
+
+
+def positive(column: str) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
+
+
+def not_negative(column: str) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0)
+
+
+@dataclass(frozen=True)
+class Validation:
+    success: bool
+    evaluated: int
+    failed: list[dict[str, object]]  # one entry per failed expectation: which, on what, how many rows
+
+
+def _context() -> gx.data_context.AbstractDataContext:
+    # In memory, no usage statistics leaving the machine, no progress bars in the run logs.
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _failure(result: object) -> dict[str, object]:
+    config, details = result.expectation_config, result.result
+    return {
+        "expectation": config.type,
+        "on": config.kwargs.get("column") or config.kwargs.get("column_list"),
+        "unexpected_count": details.get("unexpected_count"),
+        "sample": [str(value) for value in (details.get("partial_unexpected_list") or [])[:5]],
+    }
+
+
+def validate(frame: DataFrame, name: str, expectations: list[gxe.Expectation]) -> Validation:
+    """Run ``expectations`` on a Spark DataFrame; what failed, with unexpected counts and a few values."""
+    context = _context()
+    batch = context.data_sources.add_spark(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    result = batch.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
+    failed = [_failure(r) for r in result.results if not r.success]
+    return Validation(success=result.success, evaluated=len(result.results), failed=failed)
+
+
+def validate_silver(frame: DataFrame, table: str, expectations: Callable[[], list[gxe.Expectation]]) -> Validation:
+    return validate(frame, f"silver_{table}", expectations())

@@ -1,0 +1,18 @@
+-- The badges domain of the kit test: one table with audit fields, its audit trail and its outbox from the kit.
+CREATE SCHEMA IF NOT EXISTS kitdemo;
+
+CREATE TABLE kitdemo.badges (
+    badge_id text PRIMARY KEY,
+    holder text NOT NULL,
+    revoked boolean NOT NULL DEFAULT false,
+    command_fingerprint text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL,
+    version integer NOT NULL DEFAULT 1
+);
+
+SELECT lakehouse_kit.create_audit_log('kitdemo');
+SELECT lakehouse_kit.create_outbox('kitdemo');
+SELECT lakehouse_kit.audit_table('kitdemo', 'badges', 'badge_id');
