@@ -21,6 +21,7 @@ import httpx
 import psycopg
 import uvicorn
 from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
 from psycopg import sql
 
 from bench.report import Measurement, Report, Stopwatch
@@ -115,15 +116,21 @@ def bench_http(settings: Settings, run: str, customer_id: str, count: int, worke
 
 def bench_bare_kafka(settings: Settings, run: str, count: int, report: Report) -> None:
     payload = order(run, run, "c", 0).model_dump(mode="json")
+    # A throwaway topic shaped like the domain's (3 partitions), deleted afterwards.
+    topic = f"bench.{run}"
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
     try:
         with Stopwatch() as watch:
             for number in range(count):
                 envelope = EventEnvelope("ecommerce.order.placed", 1, f"o{number}", payload)
-                producer.send("lakehouse.smoke.events", key=envelope.key.encode(), value=envelope.to_json())
+                producer.send(topic, key=envelope.key.encode(), value=envelope.to_json())
             producer.flush()
     finally:
         producer.close()
+        admin.delete_topics([topic])
+        admin.close()
     report.add(
         Measurement("baseline: bare kafka-python producer, acks=all", count, watch.seconds, "events", is_baseline=True)
     )

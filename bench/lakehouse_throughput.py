@@ -16,7 +16,6 @@ import argparse
 import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -24,16 +23,16 @@ from pyspark.sql import functions as F
 
 from bench.report import Measurement, Report, Stopwatch, load_average
 from ingest.core.envelope import EventEnvelope
-from ingest.ecommerce.contract import CUSTOMERS_TOPIC, EVENT_SCHEMAS, ORDERS_TOPIC, schema_for
-from lakehouse import lake
+from ingest.ecommerce.contract import CONTRACT, CUSTOMERS_TOPIC, EVENT_SCHEMAS, ORDERS_TOPIC
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
 from pipelines.core.bronze import BRONZE_COLUMNS
+from pipelines.core.domain import refresh_gold
 from pipelines.core.incremental import run_silver_flow
 from pipelines.core.parse import classify, split
-from pipelines.core.tables import EcommerceLake
+from pipelines.core.tables import DomainLake, domain_lake
 from pipelines.ecommerce.flows import CUSTOMER_REGISTERED, FLOWS, ORDER_PLACED
-from pipelines.ecommerce.gold import GOLD_TABLES, refresh_gold
+from pipelines.ecommerce.gold import BUILDERS, GOLD_TABLES
 
 START_EPOCH_S = int(datetime.fromisoformat("2025-01-01T00:00:00+00:00").timestamp())
 DAYS = 90
@@ -159,14 +158,14 @@ def order_events(spark: SparkSession, orders: int, customers: int, partitions: i
 def check_envelope(value: str) -> None:
     """The Spark-built text must be byte for byte what the outbox would publish for the same event."""
     parsed = EventEnvelope.from_json(value)
-    payload = schema_for(parsed.type, parsed.version).model_validate(parsed.payload).model_dump(mode="json")
+    payload = CONTRACT.schema_for(parsed.type, parsed.version).model_validate(parsed.payload).model_dump(mode="json")
     occurred_at = datetime.fromisoformat(parsed.occurred_at).isoformat()
     rebuilt = replace(parsed, payload=payload, occurred_at=occurred_at).to_json().decode()
     if rebuilt != value:
         raise RuntimeError(f"synthetic envelope differs from EventEnvelope.to_json():\n{value}\n{rebuilt}")
 
 
-def write_bronze(spark: SparkSession, ecommerce: EcommerceLake, orders: int, partitions: int) -> int:
+def write_bronze(spark: SparkSession, ecommerce: DomainLake, orders: int, partitions: int) -> int:
     customers = max(orders // ORDERS_PER_CUSTOMER, 1)
     frames = {
         "customers": customer_events(spark, customers, partitions),
@@ -188,14 +187,14 @@ class Run:
     quarantined: int
 
 
-def parquet_silver(spark: SparkSession, ecommerce: EcommerceLake, out: str) -> int:
+def parquet_silver(spark: SparkSession, ecommerce: DomainLake, out: str) -> int:
     """The baseline's silver: the same classify/split and row functions, each table overwritten as Parquet."""
     quarantined = 0
     for entity in ENTITIES:
         flow = FLOWS[entity]
         bronze = spark.read.format("delta").load(ecommerce.bronze(entity))
         # Persisted as the real flow does: one JSON parse feeds every table of the flow.
-        classified = classify(bronze, flow.handled, EVENT_SCHEMAS.keys()).persist()
+        classified = classify(bronze, flow.handled, flow.known).persist()
         parsed = split(classified, flow.handled)
         for target in flow.targets:
             target.rows(parsed.events[target.event]).write.parquet(f"{out}/silver/{target.table}", mode="overwrite")
@@ -208,7 +207,7 @@ def parquet_silver(spark: SparkSession, ecommerce: EcommerceLake, out: str) -> i
 def parquet_gold(spark: SparkSession, out: str) -> None:
     orders = spark.read.parquet(f"{out}/silver/orders")
     lines = spark.read.parquet(f"{out}/silver/order_lines")
-    for table, (build, partition_by) in GOLD_TABLES.items():
+    for table, (build, partition_by) in BUILDERS.items():
         build(orders, lines).write.parquet(f"{out}/gold/{table}", mode="overwrite", partitionBy=list(partition_by))
 
 
@@ -216,7 +215,7 @@ def silver_tables() -> list[str]:
     return [target.table for entity in ENTITIES for target in FLOWS[entity].targets]
 
 
-def run_parquet(spark: SparkSession, ecommerce: EcommerceLake, out: str) -> Run:
+def run_parquet(spark: SparkSession, ecommerce: DomainLake, out: str) -> Run:
     with Stopwatch() as silver_time:
         quarantined = parquet_silver(spark, ecommerce, out)
     with Stopwatch() as gold_time:
@@ -226,14 +225,14 @@ def run_parquet(spark: SparkSession, ecommerce: EcommerceLake, out: str) -> Run:
     return Run(silver_time.seconds, gold_time.seconds, silver_rows, gold_rows, quarantined)
 
 
-def run_delta(spark: SparkSession, ecommerce: EcommerceLake) -> Run:
+def run_delta(spark: SparkSession, ecommerce: DomainLake) -> Run:
     quarantined = 0
     with Stopwatch() as silver_time:
         for entity in ENTITIES:
             quarantined += run_silver_flow(spark, FLOWS[entity], ecommerce).quarantined
     with Stopwatch() as gold_time:
-        for table in GOLD_TABLES:
-            refresh_gold(spark, ecommerce, table)
+        for table, declaration in GOLD_TABLES.items():
+            refresh_gold(spark, ecommerce, table, declaration)
     count = spark.read.format("delta").load
     silver_rows = sum(count(ecommerce.silver(t)).count() for t in silver_tables())
     gold_rows = sum(count(ecommerce.gold(t)).count() for t in GOLD_TABLES)
@@ -248,7 +247,7 @@ class Bronze:
 
 def measure(spark: SparkSession, root: Path, orders: int, partitions: int) -> tuple[Bronze, Run, Run]:
     settings = Settings(lake_root=str(root))
-    ecommerce = EcommerceLake(partial(lake.table_path, settings), partial(lake.checkpoint_path, settings))
+    ecommerce = domain_lake(settings, "ecommerce")
     with Stopwatch() as bronze_time:
         bronze_rows = write_bronze(spark, ecommerce, orders, partitions)
     bronze = Bronze(bronze_rows, bronze_time.seconds)

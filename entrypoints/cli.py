@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -86,7 +87,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"      ({demo.detail})")
     print()
     print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (this run is listed under Runs)")
-    print("      `.venv/bin/lakehouse ui mlflow`   → http://127.0.0.1:5000")
+    print(f"      `.venv/bin/lakehouse ui mlflow`   → {settings.mlflow_ui_url}")
     print("      `.venv/bin/lakehouse ecommerce serve` → http://127.0.0.1:8001/docs (the e-commerce app)")
     if report.fraud_service_url:
         print(f"      fraud service (running) → {report.fraud_service_url}/docs   stop: `lakehouse serve fraud --stop`")
@@ -99,7 +100,8 @@ def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
     if args.which == "dagster":
         command, env = dagster_ui_command(port=args.port or 3000), dagster_environment(settings)
     else:
-        command, env = mlflow_ui_command(settings, port=args.port or 5000), {}
+        port = args.port or urlsplit(settings.mlflow_ui_url).port or 5000
+        command, env = mlflow_ui_command(settings, port=port), {}
     print(f"starting: {' '.join(command)}", flush=True)
     os.chdir(PROJECT_ROOT)
     os.execve(command[0], command, {**os.environ, **env})

@@ -1,4 +1,4 @@
-"""Smoke-test events: the smallest producer that proves Kafka → Spark → Delta works end to end."""
+"""Throwaway events for tests of the bare Kafka → Spark → Delta path (no domain, no contract)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from kafka import KafkaProducer
 
 from ingest.core.envelope import EventEnvelope
-
-SMOKE_TOPIC = "lakehouse.smoke.events"
 
 
 def smoke_events(count: int, run_id: str) -> Iterator[EventEnvelope]:

@@ -93,10 +93,13 @@ def _orders_and_lines(
 
 
 READS = ("orders", "order_lines")
+# gold table → (builder from silver orders and order lines, partition columns): pure, so a benchmark or notebook
+# can run them on any storage.
+BUILDERS: dict[str, tuple[Callable[[DataFrame, DataFrame], DataFrame], tuple[str, ...]]] = {
+    "daily_sales_by_category": (daily_sales_by_category, ("date",)),
+    "daily_sales_by_merchant": (lambda orders, _lines: daily_sales_by_merchant(orders), ("date",)),
+    "customer_spend": (customer_spend, ()),
+}
 GOLD_TABLES: dict[str, GoldTable] = {
-    "daily_sales_by_category": GoldTable(_orders_and_lines(daily_sales_by_category), READS, ("date",)),
-    "daily_sales_by_merchant": GoldTable(
-        _orders_and_lines(lambda orders, _lines: daily_sales_by_merchant(orders)), READS, ("date",)
-    ),
-    "customer_spend": GoldTable(_orders_and_lines(customer_spend), READS),
+    name: GoldTable(_orders_and_lines(build), READS, partition_by) for name, (build, partition_by) in BUILDERS.items()
 }

@@ -63,7 +63,10 @@ def test_a_clean_planted_tree_passes(tmp_path: Path) -> None:
             "ingest.shop.app:1 imports models.fraud (upward: ingest is below models)",
         ),
         (
-            {"pipelines/core/flow.py": "def lazy():\n    import features.online_store\n", "features/online_store.py": ""},
+            {
+                "pipelines/core/flow.py": "def lazy():\n    import features.online_store\n",
+                "features/online_store.py": "",
+            },
             "pipelines.core.flow:2 imports features.online_store (upward: pipelines is below features)",
         ),
         (
