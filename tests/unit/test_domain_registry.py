@@ -29,6 +29,9 @@ def test_ecommerce_creates_its_own_schema_with_the_kits_audit_trail_and_outbox()
     assert "CREATE SCHEMA IF NOT EXISTS ecommerce;" in first.text
     assert "SELECT lakehouse_kit.create_outbox('ecommerce');" in first.text
     assert "SELECT lakehouse_kit.audit_table('ecommerce', 'orders', 'order_id');" in first.text
+    # Audit columns come from the kit's template, not retyped per table.
+    assert first.text.count("LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS") == 7
+    assert "created_by text NOT NULL" not in first.text
     mongo = discover(storage.folder("mongo"), "json", "mongo")
     assert [m.label for m in mongo] == ["0001_catalog_products", "0002_catalog_pending_events"]
     # The keyspace itself is created in code; CQL files hold the wide tables.

@@ -1,14 +1,26 @@
--- What every domain's PostgreSQL schema is built with, as functions a domain's migration calls:
+-- What every domain's PostgreSQL schema is built with: the audit columns as a template, and functions a domain's
+-- migration calls:
 --
+--   CREATE TABLE chat.users (user_id text PRIMARY KEY, ...,
+--       LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 --   SELECT lakehouse_kit.create_audit_log('chat');                        -- <schema>.audit_log, append-only
 --   SELECT lakehouse_kit.audit_table('chat', 'users', 'user_id');         -- stamp + audit triggers on a table
 --   SELECT lakehouse_kit.create_outbox('chat');                           -- <schema>.outbox for the relay
 --
--- Audit columns (created_at/by, updated_at/by, version) are the domain's own, in each table. Triggers keep them
--- honest: an UPDATE bumps `version` (the optimistic-lock counter) and `updated_at` and can never rewrite who
+-- The audit columns (created_at/by, updated_at/by, version) are copied into each table from the template. Triggers
+-- keep them honest: an UPDATE bumps `version` (the optimistic-lock counter) and `updated_at` and can never rewrite who
 -- created the row; every INSERT/UPDATE/DELETE is copied to `<schema>.audit_log` in the same transaction, with
 -- the actor the use case named (`SET LOCAL <schema>.actor`).
 CREATE SCHEMA IF NOT EXISTS lakehouse_kit;
+
+-- Never written: only its columns are used, by `LIKE` in each audited table.
+CREATE TABLE lakehouse_kit.audit_columns (
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL,
+    version integer NOT NULL DEFAULT 1
+);
 
 CREATE FUNCTION lakehouse_kit.stamp_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -12,22 +12,14 @@ CREATE TABLE ecommerce.customers (
     country char(2) NOT NULL,
     registered_at timestamptz NOT NULL,
     command_fingerprint text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS
 );
 
 CREATE TABLE ecommerce.carts (
     cart_id text PRIMARY KEY,
     customer_id text NOT NULL REFERENCES ecommerce.customers,
     command_fingerprint text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS
 );
 
 CREATE TABLE ecommerce.cart_lines (
@@ -36,11 +28,7 @@ CREATE TABLE ecommerce.cart_lines (
     product_id text NOT NULL,
     quantity integer NOT NULL CHECK (quantity > 0),
     unit_price numeric(14, 2) NOT NULL CHECK (unit_price >= 0),
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1,
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
     PRIMARY KEY (cart_id, line_no)
 );
 
@@ -57,11 +45,7 @@ CREATE TABLE ecommerce.orders (
     status text NOT NULL,
     placed_at timestamptz NOT NULL,
     command_fingerprint text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS
 );
 CREATE INDEX orders_customer_placed ON ecommerce.orders (customer_id, placed_at);
 
@@ -72,11 +56,7 @@ CREATE TABLE ecommerce.order_lines (
     category text NOT NULL,
     quantity integer NOT NULL CHECK (quantity > 0),
     unit_price numeric(14, 2) NOT NULL CHECK (unit_price >= 0),
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1,
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
     PRIMARY KEY (order_id, line_no)
 );
 
@@ -88,11 +68,7 @@ CREATE TABLE ecommerce.payments (
     method text NOT NULL,
     captured_at timestamptz NOT NULL,
     command_fingerprint text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS
 );
 
 CREATE TABLE ecommerce.chargebacks (
@@ -102,11 +78,7 @@ CREATE TABLE ecommerce.chargebacks (
     amount numeric(14, 2) NOT NULL CHECK (amount > 0),
     filed_at timestamptz NOT NULL,
     command_fingerprint text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS
 );
 
 SELECT lakehouse_kit.create_audit_log('ecommerce');

@@ -6,11 +6,7 @@ CREATE TABLE kitdemo.badges (
     holder text NOT NULL,
     revoked boolean NOT NULL DEFAULT false,
     command_fingerprint text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    updated_by text NOT NULL,
-    version integer NOT NULL DEFAULT 1
+    LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS INCLUDING CONSTRAINTS
 );
 
 SELECT lakehouse_kit.create_audit_log('kitdemo');
