@@ -7,7 +7,8 @@ Candidates (``--backends``, comma-separated; all by default):
   stack                  the server at ``settings.mongo_url``, as the stack runs it
   ferretdb-postgresql    a FerretDB of our own on the stack's PostgreSQL, in a scratch database
   ferretdb-sqlite        a FerretDB of our own on SQLite with FerretDB's default pragmas
-  ferretdb-sqlite-tuned  the same with the stack's pragmas (``SQLITE_PRAGMAS`` in stack/services/ferretdb.py)
+  ferretdb-sqlite-tuned  the same with the stack's pragmas and Go runtime settings (``SQLITE_PRAGMAS``, ``GO_RUNTIME``
+                         in stack/services/ferretdb.py)
 Our FerretDB processes run the stack's build (``lakehouse stack install``) and listen on free loopback ports.
 
 Each candidate is loaded with ``--documents`` documents (insert_many in batches), then measured with one client
@@ -22,6 +23,7 @@ collection, table, database and folder removed. Needs the stack's PostgreSQL (an
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import socket
@@ -45,7 +47,14 @@ from pymongo.collection import Collection
 
 from bench.report import Measurement, Report, Stopwatch, load_average
 from lakehouse.settings import Settings, load_settings
-from stack.services.ferretdb import FERRETDB_BUILD, SQLITE_PRAGMAS, ferretdb_binary, ferretdb_command, sqlite_backend
+from stack.services.ferretdb import (
+    FERRETDB_BUILD,
+    GO_RUNTIME,
+    SQLITE_PRAGMAS,
+    ferretdb_binary,
+    ferretdb_command,
+    sqlite_backend,
+)
 
 CATEGORIES = ("books", "electronics", "garden", "grocery", "toys", "fashion", "sports", "beauty")
 CANDIDATES = ("stack", "ferretdb-postgresql", "ferretdb-sqlite", "ferretdb-sqlite-tuned")
@@ -191,7 +200,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def ferretdb_process(settings: Settings, backend: list[str], folder: Path) -> Iterator[str]:
+def ferretdb_process(
+    settings: Settings, backend: list[str], folder: Path, environment: dict[str, str] | None = None
+) -> Iterator[str]:
     """A FerretDB of our own on a free loopback port; yields its URL, stops it (and only it) at the end."""
     binary = ferretdb_binary(settings.cache_dir)
     if not binary.exists():
@@ -204,6 +215,7 @@ def ferretdb_process(settings: Settings, backend: list[str], folder: Path) -> It
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, **(environment or {})},
         )
     url = f"mongodb://127.0.0.1:{port}/"
     try:
@@ -237,6 +249,7 @@ def candidate_url(settings: Settings, name: str, run: str) -> Iterator[str]:
     with ExitStack() as cleanup:
         folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
+        environment: dict[str, str] = {}
         if name == "ferretdb-postgresql":
             database = f"bench_ferretdb_{run}"
             with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
@@ -250,9 +263,10 @@ def candidate_url(settings: Settings, name: str, run: str) -> Iterator[str]:
         elif name == "ferretdb-sqlite-tuned":
             (folder / "data").mkdir()
             backend = sqlite_backend(folder / "data", pragmas=SQLITE_PRAGMAS)
+            environment = GO_RUNTIME
         else:
             raise SystemExit(f"unknown backend {name!r}; known: {', '.join(CANDIDATES)}")
-        yield cleanup.enter_context(ferretdb_process(settings, backend, folder))
+        yield cleanup.enter_context(ferretdb_process(settings, backend, folder, environment))
 
 
 def drop_database(postgres_url: str, database: str) -> None:

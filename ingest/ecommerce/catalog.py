@@ -7,6 +7,13 @@ with a ``pending_count``); a single-document write is atomic, so the change and 
 at all. The relay publishes pending events in version order and removes each one only after Kafka acknowledged
 it; a crash in between publishes it again, and consumers drop the duplicate by event id. Prices are stored as
 strings: FerretDB has no Decimal128 and binary floats would round money.
+
+The relay finds pending events through ``catalog_pending``, which holds only pending work: a marker per event,
+``<product_id>:<event_id>``, written *before* the product document and carrying the version that write creates.
+A filter on any field but _id scans the whole catalog in FerretDB, so the relay reads the markers and then each
+product by _id. A marker whose event is not pending in its product is dropped once the product's version has
+reached the marker's: that write then either landed (and was published) or lost its optimistic race, and can no
+longer land. Below that version the write may still be in flight, so the marker stays.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from ingest.core.outbox import OutboxEvent
 from ingest.ecommerce.commands import UpsertProduct
 
 COLLECTION = "catalog_products"
+PENDING_COLLECTION = "catalog_pending"
+# Inserted by migration 0003: events written before markers existed still need theirs (``adopt_unmarked_events``).
+ADOPTION_TODO = "~adopt-unmarked-events"
 PRODUCT_FIELDS = ("sku", "name", "category", "merchant_id", "price", "currency")
 
 
@@ -68,6 +78,10 @@ def _pending(event: OutboxEvent, sequence: int) -> dict[str, Any]:
     return {"seq": sequence, "topic": event.topic, "key": event.key, "envelope": event.text}
 
 
+def pending_markers(products: Collection) -> Collection:
+    return products.database[PENDING_COLLECTION]
+
+
 def save_product(
     products: Collection, command: UpsertProduct, fingerprint: str, event: OutboxEvent, actor: str, read: Product | None
 ) -> bool:
@@ -76,6 +90,8 @@ def save_product(
     fields = command.model_dump(include=set(PRODUCT_FIELDS))
     fields["price"] = format(command.price, "f")
     stamp = {"command_fingerprint": fingerprint, "updated_at": now, "updated_by": actor}
+    version = 1 if read is None else read.version + 1
+    marker = _mark_pending(products, command.product_id, event.event_id, version, now)
     try:
         if read is None:
             products.insert_one(
@@ -83,13 +99,16 @@ def save_product(
                 | {"pending_events": {event.event_id: _pending(event, 1)}, "pending_count": 1}
             )
             return True
-        changes = {**fields, **stamp, f"pending_events.{event.event_id}": _pending(event, read.version + 1)}
+        changes = {**fields, **stamp, f"pending_events.{event.event_id}": _pending(event, version)}
         result = products.update_one(
             {"_id": command.product_id, "version": read.version},
             {"$set": changes, "$inc": {"version": 1, "pending_count": 1}},
         )
+        if result.matched_count != 1:
+            pending_markers(products).delete_one({"_id": marker})
         return result.matched_count == 1
     except DuplicateKeyError as error:
+        pending_markers(products).delete_one({"_id": marker})
         # The unique sku index, not a query before the write, guards skus: on FerretDB's SQLite backend a query on
         # any field but _id scans the whole collection. Only on this rare path do we look for the owner.
         owner = products.find_one({"sku": command.sku, "_id": {"$ne": command.product_id}}, {"_id": 1})
@@ -97,6 +116,17 @@ def save_product(
             raise Conflict(f"sku {command.sku!r} already belongs to product {owner['_id']!r}") from error
         # Another writer created this product after our read: let the caller read again.
         return False
+
+
+def _mark_pending(products: Collection, product_id: str, event_id: str, version: int, now: datetime) -> str:
+    """The marker of an event about to be written with the product's ``version``; upserted, so idempotent."""
+    marker = f"{product_id}:{event_id}"
+    pending_markers(products).update_one(
+        {"_id": marker},
+        {"$setOnInsert": {"product_id": product_id, "event_id": event_id, "version": version, "written_at": now}},
+        upsert=True,
+    )
+    return marker
 
 
 @dataclass(frozen=True)
@@ -109,15 +139,33 @@ class PendingProductEvent:
 
 
 def pending_product_events(products: Collection, limit: int) -> list[PendingProductEvent]:
-    """Unpublished product events of up to ``limit`` products, each product's in the order they were written."""
+    """Unpublished product events of the products with markers, each product's in the order they were written, until
+    at least ``limit`` events (a product's events are taken together). Reads markers, then each product by _id."""
     found: list[PendingProductEvent] = []
-    for doc in products.find({"pending_count": {"$gt": 0}}, {"pending_events": 1}).sort("_id", 1).limit(limit):
-        pending = sorted(doc.get("pending_events", {}).items(), key=lambda item: item[1]["seq"])
-        found += [
-            PendingProductEvent(doc["_id"], event_id, item["topic"], item["key"], item["envelope"])
-            for event_id, item in pending
-        ]
+    products_read: dict[str, dict[str, Any]] = {}
+    with pending_markers(products).find({}).sort("_id", 1) as markers:
+        for marker in markers:
+            product_id = marker.get("product_id")
+            if product_id is None:
+                continue  # the adoption to-do
+            if product_id not in products_read:
+                if len(found) >= limit:
+                    break
+                doc = products.find_one({"_id": product_id}, {"pending_events": 1, "version": 1}) or {}
+                products_read[product_id] = doc
+                found += _pending_events_of(product_id, doc.get("pending_events", {}))
+            doc = products_read[product_id]
+            if marker["event_id"] not in doc.get("pending_events", {}) and doc.get("version", 0) >= marker["version"]:
+                pending_markers(products).delete_one({"_id": marker["_id"]})  # published, or its write lost
     return found
+
+
+def _pending_events_of(product_id: str, pending: dict[str, dict[str, Any]]) -> list[PendingProductEvent]:
+    in_order = sorted(pending.items(), key=lambda item: item[1]["seq"])
+    return [
+        PendingProductEvent(product_id, event_id, item["topic"], item["key"], item["envelope"])
+        for event_id, item in in_order
+    ]
 
 
 def mark_product_event_sent(products: Collection, product_id: str, event_id: str) -> None:
@@ -126,3 +174,20 @@ def mark_product_event_sent(products: Collection, product_id: str, event_id: str
         {"_id": product_id, f"pending_events.{event_id}": {"$exists": True}},
         {"$unset": {f"pending_events.{event_id}": ""}, "$inc": {"pending_count": -1}},
     )
+    # Only after the product: a crash in between leaves a marker that the next pass drops.
+    pending_markers(products).delete_one({"_id": f"{product_id}:{event_id}"})
+
+
+def adopt_unmarked_events(products: Collection) -> int:
+    """Once, if migration 0003 asked for it: a marker for each event written before markers existed (one scan of
+    the catalog, indexed by pending_count on MongoDB). Returns how many events it found."""
+    markers = pending_markers(products)
+    if markers.find_one({"_id": ADOPTION_TODO}) is None:
+        return 0
+    adopted = 0
+    for doc in products.find({"pending_count": {"$gt": 0}}, {"pending_events": 1}):
+        for event_id, item in doc.get("pending_events", {}).items():
+            _mark_pending(products, doc["_id"], event_id, item["seq"], datetime.now(UTC))
+            adopted += 1
+    markers.delete_one({"_id": ADOPTION_TODO})
+    return adopted

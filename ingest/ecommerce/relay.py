@@ -19,7 +19,8 @@ from lakehouse.settings import Settings
 
 @dataclass(frozen=True)
 class CatalogEvents:
-    """Product events kept in their MongoDB documents (no multi-document transactions there) until published."""
+    """Product events kept in their MongoDB documents (no multi-document transactions there) until published, found
+    through their markers in ``catalog_pending`` (only pending work: no scan of the catalog)."""
 
     products: Collection
 
@@ -37,6 +38,7 @@ def open_relay_sources(settings: Settings) -> Iterator[RelaySources]:
         open_context(settings, actor="relay", pool_size=2) as ctx,
         open_orders_by_customer(settings) as orders_view,
     ):
+        catalog.adopt_unmarked_events(ctx.products)
         yield RelaySources(
             DOMAIN, ctx.pool, projections=(orders_view.project,), documents=(CatalogEvents(ctx.products),)
         )

@@ -1,7 +1,7 @@
 """Pydantic contract → Spark: the schema silver parses a payload with, and the checks pydantic would have made.
 
-A domain's event contract (e.g. ``ingest/ecommerce/contract.py``) is the one source of truth; deriving the Spark side from it
-means a new field or constraint reaches silver without anyone keeping two definitions in step.
+A domain's event contract (e.g. ``ingest/ecommerce/contract.py``) is the one source of truth; deriving the Spark
+side from it means a new field or constraint reaches silver without anyone keeping two definitions in step.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Kafka and Cassandra have their own round-trip tests (test_kafka.py, test_cassand
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import nats
 import psycopg
@@ -18,7 +19,7 @@ from pymongo import MongoClient
 
 from lakehouse.settings import Settings
 from stack.manager import Stack
-from stack.services.ferretdb import FERRETDB_BUILD, FerretDBService
+from stack.services.ferretdb import FERRETDB_BUILD, GO_RUNTIME, FerretDBService
 
 pytestmark = pytest.mark.integration
 
@@ -125,6 +126,10 @@ def test_ferretdb_starts_on_its_tuned_sqlite_and_status_is_a_real_round_trip(tmp
         (status,) = stack.up(progress=lambda _: None)
         assert status.healthy and status.pid, status
         assert status.detail.startswith(f"FerretDB {FERRETDB_BUILD} "), status.detail
+        environ = dict(
+            item.split("=", 1) for item in Path(f"/proc/{status.pid}/environ").read_text().split("\0") if "=" in item
+        )
+        assert {name: environ.get(name) for name in GO_RUNTIME} == GO_RUNTIME
         with MongoClient(settings.mongo_url, serverSelectionTimeoutMS=10_000) as client:
             client[settings.mongo_database].documents.insert_one({"_id": "d-1"})
         # One SQLite file per database, in write-ahead-log mode, in the service's own data folder.

@@ -33,7 +33,11 @@ def test_ecommerce_creates_its_own_schema_with_the_kits_audit_trail_and_outbox()
     assert first.text.count("LIKE lakehouse_kit.audit_columns INCLUDING DEFAULTS") == 7
     assert "created_by text NOT NULL" not in first.text
     mongo = discover(storage.folder("mongo"), "json", "mongo")
-    assert [m.label for m in mongo] == ["0001_catalog_products", "0002_catalog_pending_events"]
+    assert [m.label for m in mongo] == [
+        "0001_catalog_products",
+        "0002_catalog_pending_events",
+        "0003_catalog_pending_markers",
+    ]
     # The keyspace itself is created in code; CQL files hold the wide tables.
     cassandra = discover(storage.folder("cassandra"), "cql", "cassandra")
     assert [m.label for m in cassandra] == ["0001_orders_by_customer"]

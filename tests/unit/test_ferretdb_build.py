@@ -62,3 +62,37 @@ def test_id_column_patch_asks_sqlite_for_the_expression_the_id_index_is_built_on
     patched = after.split("DefaultColumn + ")[1].strip('"')
     assert "SCAN docs" in _plan(upstream)
     assert "USING INDEX docs__id_" in _plan(patched)
+
+
+# FerretDB v1.24.2's internal/util/resource/resource.go, as far as the patch reads it.
+UPSTREAM_RESOURCE_GO = """import (
+\t"github.com/FerretDB/FerretDB/internal/util/debugbuild"
+)
+
+func Track(obj any, token *Token) {
+\tcheckArgs(obj, token)
+
+\tname := profileName(obj)
+}
+
+func Untrack(obj any, token *Token) {
+\tcheckArgs(obj, token)
+
+\tp := pprof.Lookup(profileName(obj))
+}
+"""
+
+
+def test_leak_tracking_patch_returns_first_from_both_functions_in_release_builds(tmp_path: Path) -> None:
+    resource_patches = [patch for patch in FERRETDB_PATCHES if patch[0].endswith("util/resource/resource.go")]
+    assert len(resource_patches) == 2
+    (tmp_path / "internal/util/resource").mkdir(parents=True)
+    source = tmp_path / "internal/util/resource/resource.go"
+    source.write_text(UPSTREAM_RESOURCE_GO)
+    apply_patches(tmp_path, tuple(resource_patches))
+    patched = source.read_text()
+    guard = "(obj any, token *Token) {\n\tif !debugbuild.Enabled {\n\t\treturn\n\t}\n\n\tcheckArgs(obj, token)\n"
+    assert f"func Track{guard}" in patched and f"func Untrack{guard}" in patched
+    # Applying twice must fail, not stack a second guard: the anchor is gone.
+    with pytest.raises(ServiceError, match="occurs 0 times, not 1"):
+        apply_patches(tmp_path, tuple(resource_patches))
