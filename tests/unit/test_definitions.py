@@ -1,0 +1,60 @@
+"""The code location as Dagster loads it: one group per domain and per model, keys ``[owner, layer, table]``, one
+job, schedule and sensor per domain selecting only its own group, resources configured once, one executor."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import AssetKey, Definitions
+
+from assets.core.domain import domain_assets
+from assets.ecommerce import descriptions
+from ingest.domains import DOMAINS
+from pipelines.ecommerce.lakehouse import LAKEHOUSE
+
+MODELS = ("fraud",)
+LAYERS = {"bronze", "silver", "gold", "features", "models"}
+
+
+@pytest.fixture(scope="module")
+def defs() -> Definitions:
+    from assets.definitions import defs
+
+    return defs
+
+
+def test_every_asset_is_keyed_by_its_group_layer_and_table(defs) -> None:
+    graph = defs.resolve_asset_graph()
+    keys = list(graph.get_all_asset_keys())
+    assert keys, "the code location defines no asset"
+    for key in keys:
+        owner, layer, _table = key.path
+        assert graph.get(key).group_name == owner and layer in LAYERS, key
+    assert {key.path[0] for key in keys} == {*DOMAINS, *MODELS}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_each_domain_has_its_own_job_schedule_and_sensor_selecting_only_its_group(defs, domain) -> None:
+    job = defs.resolve_job_def(f"{domain}_lakehouse")
+    selected = set(job.asset_layer.executable_asset_keys)
+    everything = set(defs.resolve_asset_graph().get_all_asset_keys())
+    assert selected == {key for key in everything if key.path[0] == domain}
+    assert defs.resolve_schedule_def(f"{domain}_every_15_minutes").job_name == job.name
+    assert defs.resolve_sensor_def(f"{domain}_events_waiting").job_name == job.name
+
+
+def test_resources_are_configured_once_and_every_run_shares_one_process(defs) -> None:
+    repository = defs.get_repository_def()
+    assert set(repository.get_top_level_resources()) >= {"lakehouse", "redis"}
+    assert {job.executor_def.name for job in repository.get_all_jobs()} == {"in_process"}
+
+
+def test_the_ecommerce_factories_read_lineage_from_the_declaration() -> None:
+    built = domain_assets(LAKEHOUSE, descriptions.SILVER, descriptions.GOLD)
+    specs = {spec.key: spec for asset in built.silver for spec in asset.specs}
+    orders = specs[AssetKey(["ecommerce", "silver", "orders"])]
+    # Its own bronze topic, and the chargebacks its flag comes from (declared as `reads` on the silver target).
+    assert {dep.asset_key for dep in orders.deps} == {
+        AssetKey(["ecommerce", "bronze", "orders"]),
+        AssetKey(["ecommerce", "silver", "chargebacks"]),
+    }
+    assert len(built.checks) == len(LAKEHOUSE.silver_tables) == 8
