@@ -10,10 +10,9 @@ from assets.core.keys import table_key
 from assets.core.metadata import delta_table_metadata
 from assets.resources import LakehouseResource, RedisResource
 from features.fraud.inputs import FraudInputs, read_fraud_inputs
-from features.fraud.offline import build_fraud_features
 from features.fraud.online import latest_entity_features, write_online
-from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN
-from features.fraud.training_set import build_training_set, training_set_path
+from features.fraud.spec import FEATURE_COLUMNS
+from features.fraud.training_set import training_set_path, write_training_set
 from pipelines.core.tables import domain_lake
 
 MODEL = "fraud"
@@ -33,15 +32,12 @@ def fraud_training_set(lakehouse: LakehouseResource) -> MaterializeResult:
     """Every order with its fraud features as of the moment it was placed (no later data) and its label as known
     now: what the fraud model learns from. Features come from silver orders and chargebacks at pinned versions."""
     spark, inputs = _silver_inputs(lakehouse)
-    features = build_fraud_features(inputs.orders.frame, inputs.chargebacks.frame)
-    training = build_training_set(features, inputs.chargebacks.frame, cutoff=datetime.now(UTC))
     path = training_set_path(lakehouse.settings())
-    training.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
-    frauds = spark.read.format("delta").load(path).agg({LABEL_COLUMN: "sum"}).first()[0] or 0
+    frauds = write_training_set(inputs.orders.frame, inputs.chargebacks.frame, datetime.now(UTC), path)
     return MaterializeResult(
         metadata={
             **delta_table_metadata(spark, path),
-            "frauds": int(frauds),
+            "frauds": frauds,
             "features": len(FEATURE_COLUMNS),
             "input_table_versions": MetadataValue.json(inputs.versions()),
         }

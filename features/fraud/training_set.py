@@ -12,7 +12,7 @@ from datetime import datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.fraud.offline import first_filings
+from features.fraud.offline import build_fraud_features, first_filings
 from features.fraud.spec import LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
 from features.point_in_time import unix_micros
 from lakehouse import lake
@@ -26,6 +26,15 @@ def build_training_set(features: DataFrame, chargebacks: DataFrame, cutoff: date
     labelled = known.select(ORDER_KEY, F.lit(1).cast("int").alias(LABEL_COLUMN))
     placed = features.filter(F.unix_micros(TIMESTAMP_COLUMN) <= cutoff_us)
     return placed.join(labelled, ORDER_KEY, "left").fillna(0, subset=[LABEL_COLUMN])
+
+
+def write_training_set(orders: DataFrame, chargebacks: DataFrame, cutoff: datetime, path: str) -> int:
+    """Build the training set from silver ``orders`` and ``chargebacks`` as of ``cutoff``, overwrite the Delta table
+    at ``path`` with it, and return how many of its orders are labelled fraud."""
+    training = build_training_set(build_fraud_features(orders, chargebacks), chargebacks, cutoff)
+    training.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
+    spark = orders.sparkSession
+    return int(spark.read.format("delta").load(path).agg(F.sum(LABEL_COLUMN)).first()[0] or 0)
 
 
 def training_set_path(settings: Settings) -> str:

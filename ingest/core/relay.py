@@ -70,10 +70,8 @@ OpenSources = Callable[[Settings], AbstractContextManager[RelaySources]]
 def sources_in(module: str) -> OpenSources:
     """``module``'s ``open_relay_sources``, imported only when a relay opens (it loads the domain's drivers)."""
 
-    @contextmanager
-    def open_sources(settings: Settings) -> Iterator[RelaySources]:
-        with import_module(module).open_relay_sources(settings) as sources:
-            yield sources
+    def open_sources(settings: Settings) -> AbstractContextManager[RelaySources]:
+        return import_module(module).open_relay_sources(settings)
 
     return open_sources
 

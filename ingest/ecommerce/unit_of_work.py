@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -38,11 +37,9 @@ class Accepted(unit_of_work.Accepted):
     fraud: FraudVerdict | None = None
 
 
-@contextmanager
-def transaction(ctx: EcommerceContext, kind: str, command_id: str) -> Iterator[psycopg.Connection]:
+def transaction(ctx: EcommerceContext, kind: str, command_id: str) -> AbstractContextManager[psycopg.Connection]:
     """One transaction for one command, holding the lock of its id so a concurrent retry waits for the original."""
-    with unit_of_work.transaction(ctx.pool, DOMAIN, ctx.actor, kind, command_id) as conn:
-        yield conn
+    return unit_of_work.transaction(ctx.pool, DOMAIN, ctx.actor, kind, command_id)
 
 
 def replayed(conn: psycopg.Connection, table: str, key_column: str, command: Command, resource: str) -> Accepted | None:

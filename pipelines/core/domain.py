@@ -49,9 +49,6 @@ class DomainLakehouse:
     def silver_tables(self) -> list[str]:
         return [target.table for flow in self.flows.values() for target in flow.targets]
 
-    def lake(self, table: Callable[[str, str], str], checkpoint: Callable[[str, str], str]) -> DomainLake:
-        return DomainLake(self.name, table, checkpoint)
-
 
 def refresh_gold(spark: SparkSession, lake: DomainLake, name: str, table: GoldTable) -> str:
     """Recompute gold ``name`` from silver and overwrite it; returns its path."""
