@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     home: Path = PROJECT_ROOT / "var"
     # Downloaded and built artifacts shared by every clone on this machine (jars, the FerretDB binary).
     cache_dir: Path = Path.home() / ".cache" / "lakehouse"
+    # Reference data kept beside the repository, never in its history (the sentiment model's labelled texts).
+    shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
     # Root of the Delta tables: a local folder by default, an object-store URI (s3a://, abfss://) on a cluster.
     lake_root: str = ""
 
@@ -74,6 +76,21 @@ class Settings(BaseSettings):
     fraud_timeout_s: float = Field(default=0.5, gt=0)
     # Online features older than this are stale: the service recomputes them from PostgreSQL.
     online_feature_ttl_s: int = Field(default=24 * 3600, gt=0)
+
+    # Sentiment and moderation: the BentoML service's address, its key, and how long the chat and social apps wait
+    # after commit before they accept the content unscored (a job scores the unscored later).
+    sentiment_service_url: str = "http://127.0.0.1:3002"
+    sentiment_api_key: str = "dev-sentiment-key"
+    sentiment_timeout_s: float = Field(default=0.5, gt=0)
+
+    # Moderation rule (serving.sentiment.decision): content is flagged when P(negative) reaches the first bar, or the
+    # lower second bar when its author's last day is mostly negative (share over at least a few messages) or already
+    # has flagged content. Raise the bars to flag less; moderators' reviews tell whether they are right.
+    moderation_flag_negative: float = Field(default=0.9, gt=0, le=1)
+    moderation_watch_negative: float = Field(default=0.7, gt=0, le=1)
+    moderation_history_min_messages: int = Field(default=3, ge=1)
+    moderation_history_negative_share: float = Field(default=0.5, gt=0, le=1)
+    moderation_history_flagged: int = Field(default=2, ge=1)
 
     # Heaps of the local JVM services; together with the rest the stack stays within 5 GiB RSS.
     kafka_heap: str = "512m"
