@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pyspark.sql import Column
@@ -48,6 +48,12 @@ def spark_type(annotation: Any) -> T.DataType:
         return T.ArrayType(spark_type(element))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return spark_schema(annotation)
+    if get_origin(annotation) is Literal:
+        # A closed set of values travels as its scalar type; `_literal_violations` keeps the set.
+        kinds = {type(value) for value in get_args(annotation)}
+        if len(kinds) == 1 and (kind := kinds.pop()) in _SCALARS:
+            return _SCALARS[kind]
+        raise TypeError(f"a Literal needs values of one scalar type to have a Spark type: {annotation!r}")
     if annotation in _SCALARS:
         return _SCALARS[annotation]
     raise TypeError(f"no Spark type for {annotation!r}")
@@ -74,6 +80,15 @@ def _constraint_violations(name: str, path: str, metadata: list[Any]) -> list[Vi
             if bound is not None:
                 found.append(Violation(f"{path} {describe} {bound}", _bind(test, name, bound)))
     return found
+
+
+def _literal_violations(name: str, path: str, annotation: Any) -> list[Violation]:
+    annotation = _unwrap_optional(annotation)
+    if get_origin(annotation) is not Literal:
+        return []
+    values = list(get_args(annotation))
+    reason = f"{path} must be one of {', '.join(map(str, values))}"
+    return [Violation(reason, _bind(lambda c, allowed: c.isNotNull() & ~c.isin(allowed), name, values))]
 
 
 def _bind(test: Callable[[Column, Any], Column], name: str, bound: Any) -> Callable[[Column], Column]:
@@ -122,6 +137,7 @@ def contract_violations(model: type[BaseModel], prefix: str = "payload") -> list
         if field.is_required():
             found.append(Violation(f"missing required field {path}", _bind(lambda c, _: c.isNull(), name, None)))
         found += _constraint_violations(name, path, field.metadata)
+        found += _literal_violations(name, path, field.annotation)
         found += _nested_violations(name, path, field.annotation)
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -94,3 +95,31 @@ def test_first_violation_names_the_broken_field(spark, payload, reason):
     frame = spark.createDataFrame([(payload,)], "payload string")
     checked = frame.select(first_violation(F.from_json("payload", spark_schema(Outer)), contract_violations(Outer)))
     assert checked.first()[0] == reason
+
+
+class Status(BaseModel):
+    status: Literal["open", "closed"]
+    level: Literal[1, 2] | None = None
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ('{"status":"open"}', None),
+        ('{"status":"closed","level":2}', None),
+        ('{"status":"gone"}', "payload.status must be one of open, closed"),
+        ('{"status":"open","level":3}', "payload.level must be one of 1, 2"),
+    ],
+)
+def test_a_closed_set_of_values_is_its_scalar_type_and_a_check(spark, payload, reason):
+    assert spark_schema(Status) == T.StructType(
+        [T.StructField("status", T.StringType()), T.StructField("level", T.LongType())]
+    )
+    frame = spark.createDataFrame([(payload,)], "payload string")
+    checked = frame.select(first_violation(F.from_json("payload", spark_schema(Status)), contract_violations(Status)))
+    assert checked.first()[0] == reason
+
+
+def test_a_literal_mixing_types_is_refused():
+    with pytest.raises(TypeError, match="one scalar type"):
+        spark_type(Literal["a", 1])
