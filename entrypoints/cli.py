@@ -67,10 +67,13 @@ def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.main_job import run_main_job
 
-    report = run_main_job(settings, orders=args.orders, seed=args.seed)
+    report = run_main_job(settings, orders=args.orders, messages=args.messages, posts=args.posts, seed=args.seed)
     print(f"\nMain job finished in {report.seconds:.0f}s")
     print(f"  {report.traffic.describe()}")
-    print(f"  events published to Kafka: {report.events_published:,}\n")
+    for line in report.community:
+        print(f"  {line}")
+    print(f"  events published to Kafka: {report.events_published:,}")
+    print(f"  moderated by the sentiment service: {', '.join(f'{n:,} {d}' for d, n in report.moderated.items())}\n")
     print(f"  {'layer':<11} {'table':<36} {'rows':>9}")
     for count in report.tables:
         rows = f"{count.rows:,}" if count.rows is not None else "-"
@@ -85,10 +88,29 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         score = f"{demo.score:.3f}" if demo.score is not None else "-"
         print(f"    {demo.order_id}  {demo.amount:>9,.2f}  {demo.decision:<9} score {score:<6} {demo.label}")
         print(f"      ({demo.detail})")
+    print(f"\n  sentiment model champion: {report.sentiment_version}; chat messages moderated live:")
+    for message in report.live_messages:
+        verdict = "FLAGGED" if message.flagged else "ok"
+        print(
+            f"    {verdict:<7} label {message.label} (true {message.truth})  P(positive) {message.score:.3f}"
+            f"  decided {message.when}"
+        )
+        print(f'      "{message.text[:90]}"  ({message.reason})')
+    print("\n  held orders told in the customers' support chats (e-commerce → NATS → chat):")
+    for notice in report.notices:
+        print(f"    {notice.room_id}: {notice.text}")
+    if not report.notices:
+        print("    none (every demo order was approved)")
     print()
     print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (this run is listed under Runs)")
     print(f"      `.venv/bin/lakehouse ui mlflow`   → {settings.mlflow_ui_url}")
     print("      `.venv/bin/lakehouse ecommerce serve` → http://127.0.0.1:8001/docs (the e-commerce app)")
+    print("      `.venv/bin/lakehouse chat serve` → http://127.0.0.1:8002/docs, `lakehouse social serve` → :8003/docs")
+    if report.sentiment_service_url:
+        print(
+            f"      sentiment service (running) → {report.sentiment_service_url}/docs"
+            "   stop: `lakehouse serve sentiment --stop`"
+        )
     if report.fraud_service_url:
         print(f"      fraud service (running) → {report.fraud_service_url}/docs   stop: `lakehouse serve fraud --stop`")
     return 0
@@ -137,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the main job: the whole flow end to end on local defaults")
     run.add_argument("--orders", type=int, default=1000, help="e-commerce orders to generate")
+    run.add_argument("--messages", type=int, default=600, help="chat messages to generate")
+    run.add_argument("--posts", type=int, default=200, help="social posts to generate")
     run.add_argument("--seed", type=int, default=42)
     run.set_defaults(handler=cmd_run)
 
@@ -145,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     from serving.cli import register as register_serving
 
     register_serving(commands)
+
+    from serving.score_cli import register as register_scoring
+
+    register_scoring(commands)
 
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])

@@ -23,6 +23,7 @@ from lakehouse.settings import Settings
 class DemoOrder:
     label: str
     order_id: str
+    customer_id: str
     amount: Decimal
     status_code: int
     decision: str
@@ -83,6 +84,7 @@ def place_demo_orders(settings: Settings, config: TrafficConfig) -> list[DemoOrd
                 DemoOrder(
                     label,
                     order_id,
+                    transaction.customer_id,
                     transaction.amount,
                     response.status_code,
                     fraud.get("decision", "?"),

@@ -1,9 +1,12 @@
-"""The README's main job: the whole flow on local defaults, with progress and a summary at the end.
+"""The README's main job: every domain end to end on local defaults, with progress and a summary at the end.
 
-stack up → storage bootstrap → generated e-commerce traffic through the app (PostgreSQL + outbox, MongoDB,
-Cassandra) → relay to Kafka → Dagster materialises every asset (bronze → silver → gold, checks, fraud features, model,
-online features) → counts per layer and quarantine reasons read back from Delta → the fraud service started with
-the champion → a few orders placed through the app, with the fraud decisions it stored.
+stack up → storage bootstrap → the sentiment model trained (Dagster, MLflow, champion gate) and served → generated
+e-commerce orders, chat conversations and social posts through the domains' use cases (PostgreSQL + outbox, MongoDB,
+Cassandra) → relay to Kafka (and NATS), the moderation backlog decided by the sentiment service, notifications
+consumed → Dagster materialises every other asset (bronze → silver → gold, checks, fraud features, model, online
+features) → counts per layer and quarantine reasons read back from Delta → the fraud service started with the
+champion → a few orders placed through the app and a few chat messages moderated live, with the decisions taken,
+and the held orders told in the customers' support chats (e-commerce → NATS → chat).
 """
 
 from __future__ import annotations
@@ -12,16 +15,24 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
 
 from pyspark.sql import SparkSession
 
+from entrypoints.community_demo import (
+    ModeratedMessage,
+    SupportNotice,
+    generate_community,
+    moderate_backlog,
+    moderate_live_messages,
+    support_notices,
+)
 from entrypoints.fraud_demo import DemoOrder, place_demo_orders
 from entrypoints.instances import dagster_command, dagster_environment
 from ingest.core.relay import relay_pass
-from ingest.domains import DOMAINS, relay_sources, storage_declarations
+from ingest.domains import DOMAINS, consume_notifications, relay_sources, storage_declarations
 from ingest.ecommerce.fraud_patterns import FraudConfig
 from ingest.ecommerce.generator import generate
 from ingest.ecommerce.population import PopulationConfig
@@ -52,16 +63,22 @@ class MainJobReport:
     fraud_service_url: str | None
     demo_orders: list[DemoOrder]
     seconds: float
+    community: list[str] = field(default_factory=list)
+    moderated: dict[str, int] = field(default_factory=dict)
+    sentiment_version: str | None = None
+    sentiment_service_url: str | None = None
+    live_messages: list[ModeratedMessage] = field(default_factory=list)
+    notices: list[SupportNotice] = field(default_factory=list)
 
     def rows(self, layer: str, table: str) -> int | None:
         return next((count.rows for count in self.tables if (count.layer, count.table) == (layer, table)), None)
 
 
-def materialize_all_assets(settings: Settings, progress: Progress) -> None:
-    """Run every asset through Dagster's own CLI, so the run shows in the Dagster UI like any other."""
-    log_file = settings.home_dir / "logs" / "main-job-dagster.log"
+def materialize_assets(settings: Settings, progress: Progress, selection: str, log_name: str) -> None:
+    """Run the selected assets through Dagster's own CLI, so the run shows in the Dagster UI like any other."""
+    log_file = settings.home_dir / "logs" / f"main-job-{log_name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = dagster_command("asset", "materialize", "--select", "*")
+    command = dagster_command("asset", "materialize", "--select", selection)
     progress(f"running: dagster {' '.join(command[1:])} (log: {log_file})")
     with log_file.open("w") as log:
         result = subprocess.run(
@@ -91,32 +108,83 @@ def traffic_config(orders: int, seed: int, now: datetime | None = None) -> Traff
 
 
 def run_main_job(
-    settings: Settings, *, orders: int = 1000, seed: int = 42, progress: Progress = print, now: datetime | None = None
+    settings: Settings,
+    *,
+    orders: int = 1000,
+    messages: int = 600,
+    posts: int = 200,
+    seed: int = 42,
+    progress: Progress = print,
+    now: datetime | None = None,
 ) -> MainJobReport:
-    """``now`` ends the simulated window (default: the start of this hour, so re-runs within it replay)."""
+    """``now`` ends the simulated e-commerce window (default: the start of this hour, so re-runs within it replay)."""
     started = time.monotonic()
     config = traffic_config(orders, seed, now)
     indent = lambda line: progress(f"      {line}")  # noqa: E731
-    progress("[1/8] local stack")
+    progress("[1/10] local stack")
     Stack(settings).up(progress=indent)
-    progress("[2/8] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics)")
+    progress("[2/10] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics, NATS streams)")
     apply_all(settings, storage_declarations(), progress=indent)
-    progress(f"[3/8] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
+    progress("[3/10] sentiment model: Dagster trains it (MLflow run, champion gate), then BentoML serves the champion")
+    materialize_assets(settings, indent, "group:sentiment", "sentiment")
+    sentiment_version, sentiment_url = serve_sentiment(settings, indent)
+    progress(f"[4/10] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
     with app_sink(settings, actor="main-job") as sink:
         traffic = generate(config, sink, indent)
     indent(traffic.describe())
-    progress("[4/8] outbox relay → Kafka (and the Cassandra orders_by_customer view)")
-    published = sum(relay_pass(settings, relay_sources(domain)) for domain in DOMAINS)
-    indent(f"published {published} events")
-    progress("[5/8] materialising all Dagster assets: bronze → silver (checks) → gold → fraud features and model")
-    materialize_all_assets(settings, indent)
-    progress("[6/8] reading the lake back")
+    progress(f"[5/10] generating {messages} chat messages and {posts} social posts from real labelled sentences")
+    community = generate_community(settings, messages=messages, posts=posts, seed=seed, progress=indent)
+    for line in community:
+        indent(line)
+    progress("[6/10] outbox relay → Kafka and NATS, moderation of the queued content, notifications between domains")
+    published = relay_all(settings)
+    moderated = moderate_backlog(settings, indent)
+    published += settle(settings)
+    indent(f"published {published} events; moderated {', '.join(f'{n} {d}' for d, n in moderated.items())}")
+    progress("[7/10] materialising the other Dagster assets: bronze → silver (checks) → gold, fraud features and model")
+    materialize_assets(settings, indent, "not group:sentiment", "dagster")
+    progress("[8/10] reading the lake back")
     tables, quarantine = read_lake_back(spark_session(settings, app_name="lakehouse-main-job"), settings)
-    progress("[7/8] fraud service (BentoML) with the champion of the MLflow registry")
+    progress("[9/10] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")
     champion, url = serve_champion(settings, indent)
-    progress("[8/8] placing a few new orders through the e-commerce app, which asks the fraud service")
     demos = place_demo_orders(settings, config)
-    return MainJobReport(traffic, published, tables, quarantine, champion, url, demos, time.monotonic() - started)
+    progress("[10/10] a few chat messages moderated live; held orders told in the customers' support chats (NATS)")
+    live = moderate_live_messages(settings)
+    notices = support_notices(settings, sorted({demo.customer_id for demo in demos if demo.decision != "approve"}))
+    settle(settings)  # what the demos set moving (flag notices, trust changes) reaches Kafka now, not next run
+    return MainJobReport(
+        traffic,
+        published,
+        tables,
+        quarantine,
+        champion,
+        url,
+        demos,
+        time.monotonic() - started,
+        community,
+        moderated,
+        sentiment_version,
+        sentiment_url,
+        live,
+        notices,
+    )
+
+
+def relay_all(settings: Settings) -> int:
+    return sum(relay_pass(settings, relay_sources(domain)) for domain in DOMAINS)
+
+
+def settle(settings: Settings, rounds: int = 4) -> int:
+    """Relay and consume notifications until nothing moves: a notification's handler may emit events that notify
+    another domain (a flag in chat → a trust change in social). Returns the events published."""
+    published = 0
+    for _ in range(rounds):
+        handled = sum(consume_notifications(settings, domain).handled for domain in DOMAINS)
+        moved = relay_all(settings)
+        published += moved
+        if handled == 0 and moved == 0:
+            break
+    return published
 
 
 def read_lake_back(spark: SparkSession, settings: Settings) -> tuple[list[TableCount], list[tuple[str, int]]]:
@@ -146,3 +214,16 @@ def serve_champion(settings: Settings, progress: Progress) -> tuple[str | None, 
     server = start_detached_server(settings, served_model("fraud"))
     progress(f"serving {champion.name} v{champion.version} at {server.url} (ready in {server.started_in_s:.0f}s)")
     return champion.version, server.url
+
+
+def serve_sentiment(settings: Settings, progress: Progress) -> tuple[str, str]:
+    """Start the sentiment service with the champion the step before registered (the chat and social apps call it)."""
+    from models.sentiment.scorer import load_champion
+    from serving.registry import served_model
+    from serving.server import start_detached_server
+
+    champion = load_champion(settings)  # a clear error when training registered nothing
+    server = start_detached_server(settings, served_model("sentiment"))
+    ready = f"ready in {server.started_in_s:.0f}s"
+    progress(f"serving {champion.model_name} v{champion.model_version} at {server.url} ({ready})")
+    return champion.model_version, server.url

@@ -40,6 +40,16 @@ SERVED_MODELS = {
         default_port=3001,
         try_hint="curl -s {url}/score -H 'Authorization: Bearer <LAKEHOUSE_FRAUD_API_KEY>' ...",
     ),
+    "sentiment": ServedModel(
+        name="sentiment",
+        service="serving.sentiment.service:SentimentService",
+        url_setting="sentiment_service_url",
+        default_port=3002,
+        try_hint=(
+            "curl -s {url}/score -H 'Authorization: Bearer <LAKEHOUSE_SENTIMENT_API_KEY>'"
+            " -H 'Content-Type: application/json' -d '{{\"text\": \"What a lovely day\"}}'"
+        ),
+    ),
 }
 
 

@@ -11,6 +11,10 @@ class NotFound(DomainError):
     """A referenced entity (a customer, a room, a device, ...) does not exist (HTTP 404)."""
 
 
+class Forbidden(DomainError):
+    """The acting user may not do this here, e.g. post in a room they are not a member of (HTTP 403)."""
+
+
 class Conflict(DomainError):
     """The command contradicts what is already stored (HTTP 409)."""
 

@@ -6,9 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from ingest.core.errors import Conflict, DomainError, InvalidCommand, NotFound
+from ingest.core.errors import Conflict, DomainError, Forbidden, InvalidCommand, NotFound
 
-STATUS = {NotFound: 404, Conflict: 409, InvalidCommand: 422}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidCommand: 422}
 
 
 def error_status(error: DomainError) -> int:

@@ -6,8 +6,10 @@ so parallel relays take different rows), sends each envelope text with the idemp
 for every ack, hands the published envelopes to the domain's projections (e.g. a Cassandra read model), and only
 then sets ``sent_at`` and commits. Killed before the commit, the rows stay unsent and the next pass publishes them
 again: downstream removes the duplicates by event id. A rolled-back business transaction never wrote its outbox
-rows, so nothing of it is published. Stores without transactions across documents (MongoDB) keep an event inside
-the document it describes; such a domain adds a `DocumentEvents` source, drained the same way.
+rows, so nothing of it is published. Events the domain's contract lists as ``notifications`` also go to NATS
+JetStream (`notification_publisher.py`) once Kafka acked them and before they are marked sent. Stores without
+transactions across documents (MongoDB) keep an event inside the document it describes; such a domain adds a
+`DocumentEvents` source, drained the same way.
 Per-key order holds with one relay; with several, a crash-and-retry can reorder a key's events across passes.
 """
 
@@ -17,8 +19,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from importlib import import_module
 from typing import Protocol
 
@@ -26,6 +28,7 @@ from kafka import KafkaProducer
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from ingest.core.notification_publisher import declared_notifications, open_publisher
 from ingest.core.outbox import outbox_table
 from lakehouse.settings import Settings
 
@@ -62,6 +65,8 @@ class RelaySources:
     pool: ConnectionPool
     projections: Sequence[Projection] = ()
     documents: Sequence[DocumentEvents] = ()
+    # Set by `open_relay` when the domain publishes notifications: sends a batch's notification events to NATS.
+    notify: Projection | None = None
 
 
 OpenSources = Callable[[Settings], AbstractContextManager[RelaySources]]
@@ -113,6 +118,8 @@ def relay_outbox(
         if not rows:
             return 0
         publish(producer, [(topic, key, text) for _, topic, key, text in rows])
+        if sources.notify is not None:
+            sources.notify([text for *_, text in rows])
         for project in sources.projections:
             project([text for *_, text in rows])
         if after_publish is not None:
@@ -126,11 +133,14 @@ def relay_documents(
     producer: KafkaProducer,
     batch_size: int = 500,
     after_publish: Callable[[], None] | None = None,
+    notify: Projection | None = None,
 ) -> int:
     pending = documents.pending(batch_size)
     if not pending:
         return 0
     publish(producer, [(event.topic, event.key, event.text) for event in pending])
+    if notify is not None:
+        notify([event.text for event in pending])
     if after_publish is not None:
         after_publish()
     for event in pending:
@@ -146,20 +156,35 @@ def relay_once(
 ) -> int:
     """One pass over the domain's outbox and its document-held events; returns how many were published."""
     sent = relay_outbox(sources, producer, batch_size, after_publish)
-    return sent + sum(relay_documents(docs, producer, batch_size, after_publish) for docs in sources.documents)
+    return sent + sum(
+        relay_documents(docs, producer, batch_size, after_publish, sources.notify) for docs in sources.documents
+    )
 
 
 @contextmanager
-def open_relay(settings: Settings, open_sources: OpenSources) -> Iterator[tuple[RelaySources, KafkaProducer]]:
-    """A domain's sources and a producer, opened together and closed together (the producer flushed first)."""
-    with open_sources(settings) as sources, open_producer(settings, f"{sources.domain}-outbox-relay") as producer:
+def open_relay(
+    settings: Settings, open_sources: OpenSources, notifications: frozenset[str] | None = None
+) -> Iterator[tuple[RelaySources, KafkaProducer]]:
+    """A domain's sources and a producer, opened together and closed together (the producer flushed first).
+
+    ``notifications`` are the event types also published to NATS; by default those of the domain's contract. A
+    NATS connection is opened (once, for the whole relay) only when there are some.
+    """
+    with ExitStack() as opened:
+        sources = opened.enter_context(open_sources(settings))
+        producer = opened.enter_context(open_producer(settings, f"{sources.domain}-outbox-relay"))
+        wanted = declared_notifications(sources.domain) if notifications is None else notifications
+        if wanted:
+            sources = replace(sources, notify=opened.enter_context(open_publisher(settings, sources.domain, wanted)))
         yield sources, producer
 
 
-def relay_pass(settings: Settings, open_sources: OpenSources, batch_size: int = 500) -> int:
+def relay_pass(
+    settings: Settings, open_sources: OpenSources, batch_size: int = 500, notifications: frozenset[str] | None = None
+) -> int:
     """Publish everything pending now, pass after pass until none is left; returns how many events."""
     total = 0
-    with open_relay(settings, open_sources) as (sources, producer):
+    with open_relay(settings, open_sources, notifications) as (sources, producer):
         while (sent := relay_once(sources, producer, batch_size)) > 0:
             total += sent
     return total
@@ -171,10 +196,11 @@ def run_relay(
     stop: threading.Event,
     poll_interval_s: float = 0.2,
     batch_size: int = 500,
+    notifications: frozenset[str] | None = None,
 ) -> int:
     """Relay until ``stop`` is set, logging progress every ~10 s; a failed pass is logged and retried."""
     total, last_report = 0, time.monotonic()
-    with open_relay(settings, open_sources) as (sources, producer):
+    with open_relay(settings, open_sources, notifications) as (sources, producer):
         log.info("%s outbox relay started (batch %d, poll %.1fs)", sources.domain, batch_size, poll_interval_s)
         while not stop.is_set():
             try:

@@ -87,6 +87,17 @@ class OrderStatusChangedV1(EventPayload):
     changed_at: datetime
 
 
+class OrderHeldV1(EventPayload):
+    """An order the fraud check did not approve, held for a person to decide: also a NATS notification, so other
+    domains can act on it (notify the customer, pause a merchant) without reading the lake."""
+
+    order_id: str
+    customer_id: str
+    decision: str = Field(pattern="^(review|decline|unscored)$")  # the fraud check's; unscored: no score came
+    score: float | None = None
+    held_at: datetime
+
+
 class PaymentCapturedV1(EventPayload):
     payment_id: str
     order_id: str
@@ -112,6 +123,10 @@ EVENT_SCHEMAS: dict[tuple[str, int], tuple[type[EventPayload], str]] = {
     ("ecommerce.cart.updated", 1): (CartUpdatedV1, CARTS_TOPIC),
     ("ecommerce.order.placed", 1): (OrderPlacedV1, ORDERS_TOPIC),
     ("ecommerce.order.status_changed", 1): (OrderStatusChangedV1, ORDERS_TOPIC),
+    # On the orders topic, keyed by order id: in order with the order's other events. Silver parses and validates
+    # it with the orders flow (a malformed one is quarantined) and keeps it in bronze only: the hold itself is
+    # already in silver as the status change to ``review`` published with it.
+    ("ecommerce.order.held", 1): (OrderHeldV1, ORDERS_TOPIC),
     ("ecommerce.payment.captured", 1): (PaymentCapturedV1, PAYMENTS_TOPIC),
     ("ecommerce.chargeback.filed", 1): (ChargebackFiledV1, PAYMENTS_TOPIC),
 }
@@ -125,6 +140,7 @@ CONTRACT = DomainContract(
     topics=tuple(retained_topic(topic) for topic in TOPICS),
     migrations=Path(__file__).with_name("migrations"),
     entities=dict(zip(("customers", "products", "carts", "orders", "payments"), TOPICS, strict=True)),
+    notifications=frozenset({"ecommerce.order.held"}),
 )
 
 

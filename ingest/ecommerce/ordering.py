@@ -21,6 +21,7 @@ from ingest.ecommerce.context import EcommerceContext
 from ingest.ecommerce.contract import (
     DOMAIN,
     ChargebackFiledV1,
+    OrderHeldV1,
     OrderLineV1,
     OrderPlacedV1,
     OrderStatusChangedV1,
@@ -81,7 +82,8 @@ def record_order(command: PlaceOrder, placed_at: datetime, ctx: EcommerceContext
 
 def act_on_fraud_verdict(accepted: Accepted, verdict: FraudVerdict, ctx: EcommerceContext) -> Accepted:
     """Record ``verdict`` on the order; unless approved, a still-placed order moves to review (a status change
-    event, so silver and everything downstream see the hold). A decline is a review too: the order was already
+    event, so silver and everything downstream see the hold, and an ``ecommerce.order.held`` notification for
+    other domains). A decline is a review too: the order was already
     accepted, and cancelling it is a person's call, with the model's decision and score in front of them."""
     with transaction(ctx, "order", accepted.id) as conn:
         order = fraud_check.record_verdict(conn, locked_order(conn, accepted.id), verdict, ctx.actor)
@@ -89,8 +91,20 @@ def act_on_fraud_verdict(accepted: Accepted, verdict: FraudVerdict, ctx: Ecommer
         if not fraud_check.holds_for_review(verdict) or order.status != PLACED:
             return replace(accepted, version=order.version, fraud=verdict)
         changed = move_order(conn, order, REVIEW, verdict.checked_at, ctx.actor)
-        event_ids = outbox.append(conn, DOMAIN, [changed])
+        event_ids = outbox.append(conn, DOMAIN, [changed, held_event(order, verdict)])
     return replace(accepted, version=order.version + 1, event_ids=accepted.event_ids + event_ids, fraud=verdict)
+
+
+def held_event(order: order_store.OrderRow, verdict: FraudVerdict) -> outbox.OutboxEvent:
+    """The notification that ``order`` waits for a person: published with its status change, in its transaction."""
+    payload = OrderHeldV1(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        decision=verdict.decision,
+        score=verdict.score,
+        held_at=verdict.checked_at,
+    )
+    return build_event("ecommerce.order.held", order.order_id, payload, verdict.checked_at)
 
 
 def locked_order(conn: psycopg.Connection, order_id: str) -> order_store.OrderRow:

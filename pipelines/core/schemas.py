@@ -134,7 +134,8 @@ def contract_violations(model: type[BaseModel], prefix: str = "payload") -> list
     found: list[Violation] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}.{name}"
-        if field.is_required():
+        # Required but nullable (`x: str | None` without a default): the field must be there, but null is a value.
+        if field.is_required() and _unwrap_optional(field.annotation) is field.annotation:
             found.append(Violation(f"missing required field {path}", _bind(lambda c, _: c.isNull(), name, None)))
         found += _constraint_violations(name, path, field.metadata)
         found += _literal_violations(name, path, field.annotation)

@@ -1,8 +1,8 @@
 """`lakehouse bootstrap`: bring every store to the schema each registered domain declares, idempotently.
 
-Order: PostgreSQL, Cassandra, MongoDB, Kafka; within a store, domains in registration order, each with its own
-migration versions. The first store that fails stops the run with a BootstrapError naming it; what is done stays
-done (each step is idempotent, so re-running after a fix is the remedy). The caller passes the declarations (the
+Order: PostgreSQL, Cassandra, MongoDB, Kafka, NATS; within a store, domains in registration order, each with its
+own migration versions. The first store that fails stops the run with a BootstrapError naming it; what is done
+stays done (each step is idempotent, so re-running after a fix is the remedy). The caller passes the declarations (the
 top floor collects them from the domains' contracts): the bootstrap knows stores, not domains. Store modules are
 imported lazily so `lakehouse --help` does not pay for four client libraries.
 """
@@ -16,7 +16,7 @@ from stack.bootstrap.errors import BootstrapError, MigrationError
 from stack.bootstrap.plan import StorageDeclaration
 from stack.bootstrap.report import Progress
 
-STORES = ("postgres", "cassandra", "mongo", "kafka")
+STORES = ("postgres", "cassandra", "mongo", "kafka", "nats")
 
 __all__ = ["STORES", "BootstrapError", "MigrationError", "StorageDeclaration", "apply_all", "apply_store"]
 
@@ -32,6 +32,10 @@ def apply_store(
         from stack.bootstrap.kafka_topics import declared_topics
 
         return apply_kafka(settings, declared_topics(t for d in declarations for t in d.topics), progress)
+    if store == "nats":
+        from stack.bootstrap.nats_streams import apply_nats
+
+        return apply_nats(settings, [s for d in declarations for s in d.streams], progress)
     apply = _migrator(store)
     lines: list[str] = []
     for declaration in declarations:

@@ -16,17 +16,20 @@ from pathlib import Path
 
 from stack.bootstrap.errors import MigrationError
 from stack.bootstrap.kafka_topics import TopicSpec
+from stack.bootstrap.nats_streams import StreamSpec
 
 FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)\.(?P<ext>[a-z]+)$")
 
 
 @dataclass(frozen=True)
 class StorageDeclaration:
-    """What one domain keeps in the stores: its migrations folder (``<store>/`` inside) and its Kafka topics."""
+    """What one domain keeps in the stores: its migrations folder (``<store>/`` inside), its Kafka topics and the
+    JetStream streams of the notifications it publishes."""
 
     domain: str
     migrations: Path
     topics: tuple[TopicSpec, ...] = ()
+    streams: tuple[StreamSpec, ...] = ()
 
     def folder(self, store: str) -> Path | None:
         """The domain's migrations for ``store``, or None when it keeps nothing there."""

@@ -29,7 +29,9 @@ from stack.bootstrap.postgres import apply_postgres
 
 pytestmark = pytest.mark.integration
 
-UP_TO_DATE = re.compile(r"^(postgres|cassandra|mongo|kafka)( [a-z]+)?: up to date \(\d+ (migration|topic)s?\)$")
+UP_TO_DATE = re.compile(
+    r"^(postgres|cassandra|mongo|kafka|nats)( [a-z]+)?: up to date \(\d+ (migration|topic|stream)s?\)$"
+)
 
 
 def quiet(_line: str) -> None:
@@ -43,8 +45,14 @@ def cassandra_cluster(settings: Settings) -> Cluster:
 def test_second_bootstrap_applies_nothing(stack_settings: Settings) -> None:
     apply_all(stack_settings, storage_declarations(), progress=quiet)  # applies whatever an earlier run has not
     second = apply_all(stack_settings, storage_declarations(), progress=quiet)
-    prefixes = ["postgres kit", "postgres ecommerce", "cassandra ecommerce", "mongo ecommerce", "kafka"]
-    assert [line.split(":")[0] for line in second] == prefixes
+    # Every store of every declaration reports once, the kit first, then Kafka topics and NATS streams overall.
+    prefixes = [
+        f"{store} {declaration.domain}"
+        for declaration in storage_declarations()
+        for store in ("postgres", "cassandra", "mongo")
+        if declaration.folder(store) is not None
+    ]
+    assert [line.split(":")[0] for line in second] == [*prefixes, "kafka", "nats"]
     assert all(UP_TO_DATE.match(line) for line in second), second
 
 

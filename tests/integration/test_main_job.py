@@ -1,5 +1,7 @@
 """End to end: orders placed live and the same orders imported from CSV travel app → outbox → relay (killed
-once mid-way) → Kafka → bronze → silver → gold through the README's main job, exactly once, twice over."""
+once mid-way) → Kafka → bronze → silver → gold through the README's main job, exactly once, twice over; chat and
+social travel the same way with their content moderated by the served sentiment model, and a held order reaches the
+customer's support chat through NATS."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from serving.server import stop_detached_server
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ORDERS = 40
+MESSAGES, POSTS = 120, 40
 COMPARED = ["customer_id", "merchant_id", "terminal_id", "card_hash", "amount", "placed_at", "status", "has_chargeback"]
 
 
@@ -63,11 +66,14 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
         relay_once(sources, producer, batch_size=50, after_publish=kill_relay_after_first_publish)
 
     lines: list[str] = []
+    sizes = {"orders": ORDERS, "messages": MESSAGES, "posts": POSTS}
     try:
-        first = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
-        second = run_main_job(settings, orders=ORDERS, seed=seed, progress=lines.append, now=now)
+        first = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
+        second = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
     finally:
-        stop_detached_server(settings, served_model("fraud"))  # the main job leaves it running for a person to try
+        # The main job leaves both services running for a person to try.
+        stop_detached_server(settings, served_model("fraud"))
+        stop_detached_server(settings, served_model("sentiment"))
 
     live_prefix, imported_prefix = f"o{seed}-", f"imp-o{seed}-"
     live_rows = silver_orders(spark, settings, live_prefix)
@@ -78,12 +84,27 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     got = sorted(tuple(row) for row in strip_prefix(imported_rows, "imp-").select("order_id", *COMPARED).collect())
     assert got == expected
 
-    # The second run replayed every generated command; only the first run's demo orders, placed after its relay,
-    # were new to Kafka: each an order.placed, plus a status change to review when the service did not approve.
-    assert second.events_published == sum(1 + (demo.decision != "approve") for demo in first.demo_orders)
+    # The second run replayed every generated command, and the first left nothing unpublished (its demo orders and
+    # what they notified were relayed before it ended): nothing was new to Kafka.
+    assert second.events_published == 0
     demo_ids = [demo.order_id for demo in first.demo_orders]
     orders = spark.read.format("delta").load(lake.table_path(settings, "silver", "ecommerce_orders"))
     assert orders.filter(F.col("order_id").isin(demo_ids)).count() == len(demo_ids) == 3
     assert all(demo.status_code == 201 for demo in first.demo_orders)
     assert second.rows("gold", "ecommerce_daily_sales_by_category") > 0
-    assert any(line.startswith("[5/8] materialising all Dagster assets") for line in lines)
+    assert any(line.startswith("[7/10] materialising the other Dagster assets") for line in lines)
+
+    # Chat and social: generated content moderated in bulk by the served champion, then gold from it.
+    assert first.sentiment_version is not None and first.moderated["chat"] > 0 and first.moderated["social"] > 0
+    assert second.moderated == {"chat": 0, "social": 0}
+    assert second.rows("gold", "chat_room_activity_daily") > 0
+    assert second.rows("gold", "social_post_engagement_daily") > 0
+    assert second.rows("gold", "social_topic_sentiment_daily") > 0
+    # Live messages were moderated after commit (half of them negative sentences), and re-runs replay them.
+    assert len(first.live_messages) == 4 and [m.text for m in second.live_messages] == [
+        m.text for m in first.live_messages
+    ]
+    assert {m.truth for m in first.live_messages} == {0, 1}
+    # Every held demo order was told in its customer's support chat, once.
+    held = {demo.customer_id for demo in first.demo_orders if demo.decision != "approve"}
+    assert {notice.room_id for notice in first.notices} == {f"support-{customer}" for customer in held}

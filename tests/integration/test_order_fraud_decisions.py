@@ -251,8 +251,12 @@ def test_an_order_the_model_doubts_is_held_for_review(served, risky_terminal):
     row = stored_order(served.settings, ids["order"])
     assert (row["status"], row["fraud_score"], row["fraud_decision"]) == ("review", score, decision)
     events = outbox_statuses(served.settings, ids["order"])
-    assert events == [("ecommerce.order.placed", None), ("ecommerce.order.status_changed", "review")]
-    assert len(body["event_ids"]) == 2
+    assert events == [
+        ("ecommerce.order.placed", None),
+        ("ecommerce.order.status_changed", "review"),
+        ("ecommerce.order.held", None),
+    ]
+    assert len(body["event_ids"]) == 3
 
 
 def assert_accepted_unscored(settings: Settings, ids: dict[str, str], reason: str) -> None:
@@ -267,7 +271,11 @@ def assert_accepted_unscored(settings: Settings, ids: dict[str, str], reason: st
     assert (row["status"], row["fraud_decision"], row["fraud_score"]) == ("review", "unscored", None)
     assert row["fraud_error"] == fraud["error"] and row["fraud_checked_at"] is not None
     events = outbox_statuses(settings, ids["order"])
-    assert events == [("ecommerce.order.placed", None), ("ecommerce.order.status_changed", "review")]
+    assert events == [
+        ("ecommerce.order.placed", None),
+        ("ecommerce.order.status_changed", "review"),
+        ("ecommerce.order.held", None),
+    ]
     assert viewed.status_code == 200 and viewed.json()["status"] == "review"
 
 

@@ -100,20 +100,26 @@ def test_first_violation_names_the_broken_field(spark, payload, reason):
 class Status(BaseModel):
     status: Literal["open", "closed"]
     level: Literal[1, 2] | None = None
+    previous: str | None  # required by pydantic, yet null is a valid value
 
 
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
-        ('{"status":"open"}', None),
-        ('{"status":"closed","level":2}', None),
+        ('{"status":"open","previous":null}', None),
+        ('{"status":"closed","level":2,"previous":"open"}', None),
         ('{"status":"gone"}', "payload.status must be one of open, closed"),
         ('{"status":"open","level":3}', "payload.level must be one of 1, 2"),
+        ('{"level":1}', "missing required field payload.status"),
     ],
 )
 def test_a_closed_set_of_values_is_its_scalar_type_and_a_check(spark, payload, reason):
     assert spark_schema(Status) == T.StructType(
-        [T.StructField("status", T.StringType()), T.StructField("level", T.LongType())]
+        [
+            T.StructField("status", T.StringType()),
+            T.StructField("level", T.LongType()),
+            T.StructField("previous", T.StringType()),
+        ]
     )
     frame = spark.createDataFrame([(payload,)], "payload string")
     checked = frame.select(first_violation(F.from_json("payload", spark_schema(Status)), contract_violations(Status)))

@@ -1,0 +1,1 @@
+"""Chat lakehouse: silver flows, gold tables and expectations declared with the kit."""
