@@ -89,8 +89,9 @@ def social_commands(config: SocialTraffic, sentences: list[Sentence]) -> Iterato
     span = config.days * 86_400
     moments = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(config.count))
     for n, at in enumerate(moments, start=1):
-        # The window's end is in the id: a run on another day adds new posts instead of clashing with old ones.
-        post_id = f"{config.id_prefix}p-{config.end:%Y%m%d}-{n:07d}"
+        # The seed and the window's end are in the id: another seed, or a run on another day, adds new posts
+        # instead of clashing with old ones; the same seed on the same day replays.
+        post_id = f"{config.id_prefix}p-{config.seed}-{config.end:%Y%m%d}-{n:07d}"
         yield from _post_activity(config, rng, users, sentences, post_id, at)
 
 

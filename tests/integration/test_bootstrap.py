@@ -45,11 +45,12 @@ def cassandra_cluster(settings: Settings) -> Cluster:
 def test_second_bootstrap_applies_nothing(stack_settings: Settings) -> None:
     apply_all(stack_settings, storage_declarations(), progress=quiet)  # applies whatever an earlier run has not
     second = apply_all(stack_settings, storage_declarations(), progress=quiet)
-    # Every store of every declaration reports once, the kit first, then Kafka topics and NATS streams overall.
+    # Store by store, every declaration that has that store reports once (the kit first), then Kafka topics and
+    # NATS streams overall.
     prefixes = [
         f"{store} {declaration.domain}"
-        for declaration in storage_declarations()
         for store in ("postgres", "cassandra", "mongo")
+        for declaration in storage_declarations()
         if declaration.folder(store) is not None
     ]
     assert [line.split(":")[0] for line in second] == [*prefixes, "kafka", "nats"]
