@@ -19,7 +19,7 @@ import pandas as pd
 from models.anomaly import evidence
 from models.anomaly.state import DeviceState, appended
 
-VIEWS = 4  # level, shape, season, spread: the Bonferroni factor for taking the smallest p-value
+VIEWS = 4  # level, shape, season, repeated readings: the Bonferroni factor for taking the smallest p-value
 # The score is -log p on a fixed scale (whatever a device's calibration size), so one threshold means one evidence
 # level everywhere: 1 is a p-value of 1/2001, a record over 2,000 readings.
 FULL_SCALE_P = 1 / 2001
@@ -30,10 +30,9 @@ class DetectorParams:
     """One device's detector settings; ``fit_params`` derives the time-dependent ones from its readings' cadence."""
 
     sampling_seconds: float = 300.0
-    history: int = 2000  # readings kept as the baseline
-    calibration: int = 2000  # past nonconformities each reading is ranked against
+    history: int = 3000  # readings kept as the baseline: over a week at 5 min, so weekly recurrences are in it
+    calibration: int = 3000  # past nonconformities each reading is ranked against
     lags: int = 6  # readings in the recent pattern (shape view)
-    flat_readings: int = 24  # readings in the spread view: a stuck sensor shows as a run this long with no spread
     neighbours: int = 3
     season_seconds: float = 86400.0  # 0 turns the seasonal view off
     seasons: int = 3
@@ -77,30 +76,36 @@ def _one_epoch_second(timestamp: object) -> float:
     return float(epoch_seconds([timestamp])[0])
 
 
-def _p_values(params: DetectorParams, state: DeviceState, now: float, value: float) -> tuple[list[float], dict]:
+def _p_values(
+    params: DetectorParams, state: DeviceState, now: float, value: float
+) -> tuple[dict[str, float], dict[str, float]]:
     """The p-value of each view that has enough history, and the new nonconformities to remember."""
-    p_values, new = [], {}
+    p_values, new = {}, {}
     if len(state.values):
         past_levels, level = evidence.level_nonconformity(state.values, value)
-        p_values.append(evidence.upper_p_value(past_levels, level))
+        p_values["level"] = evidence.upper_p_value(past_levels, level)
     shape = evidence.shape_nonconformity(state.values, value, params.lags, params.neighbours)
     season = float("nan")
     if params.season_seconds > 0:
-        tolerance = params.sampling_seconds / 2
+        # Half an hour a day either side of the phase (scheduled work jitters), never less than half a reading.
+        tolerance = max(params.sampling_seconds / 2, params.season_seconds / 48)
         season = evidence.seasonal_residual(
             state.times, state.values, now, value, params.season_seconds, params.seasons, tolerance
         )
-    spread = evidence.local_spread(state.values, value, params.flat_readings)
-    for name, current, p_value in (
-        ("shape_scores", shape, evidence.upper_p_value),
-        ("season_scores", season, evidence.upper_p_value),
-        ("spread_scores", spread, evidence.lower_p_value),
-    ):
+    for name, current in (("shape_scores", shape), ("season_scores", season)):
         if math.isnan(current):
             continue
         new[name] = current
         if len(getattr(state, name)):
-            p_values.append(p_value(getattr(state, name), current))
+            p_values[name] = evidence.upper_p_value(getattr(state, name), current)
+    # A stuck sensor repeats its reading: the run of identical readings is ranked against the device's past runs
+    # that have ended (a run still going would otherwise be its own calibration and hide itself as it grows).
+    if len(state.values):
+        if len(state.run_lengths):
+            run = evidence.repeat_run(state.values, value)
+            p_values["run_lengths"] = evidence.upper_p_value(state.run_lengths, run)
+        if value != state.values[-1]:
+            new["run_lengths"] = evidence.repeat_run(state.values[:-1], float(state.values[-1]))
     return p_values, new
 
 
@@ -113,12 +118,14 @@ def score(
     """
     now, value = _one_epoch_second(timestamp), float(value)
     p_values, new = _p_values(params, state, now, value)
-    instant_p = min(1.0, VIEWS * min(p_values, default=1.0))
+    instant_p = min(1.0, VIEWS * min(p_values.values(), default=1.0))
     # The slow signal, after HTM's anomaly likelihood: a run of moderately surprising readings (a sustained shift, a
     # slow degradation) is itself unusual even when no single reading is; ranked against its own past runs.
     recent = appended(state.recent, -math.log(instant_p), params.slow_readings)
     slow = float(recent.mean())
-    slow_p = evidence.upper_p_value(state.slow_scores, slow) if len(recent) == params.slow_readings else 1.0
+    # Ranked without the Pareto tail: slow scores are means of overlapping runs, so their past maximum rests on few
+    # independent runs and is no anchor for how far a record reaches.
+    slow_p = evidence.upper_p_value(state.slow_scores, slow, tail=False) if len(recent) == params.slow_readings else 1.0
     combined = min(1.0, 2 * min(instant_p, slow_p))
     anomaly_score = min(1.0, max(0.0, math.log(combined) / math.log(FULL_SCALE_P)))
     alert = _alerts(params, state.seen, state.last_alert, state.last_alert_score, anomaly_score)

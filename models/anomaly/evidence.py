@@ -2,10 +2,10 @@
 
 Each view follows a published detector: the level's rank in the recent readings (windowed statistics), the distance of
 the recent pattern to its nearest past patterns (k-NN conformal, as KNN-CAD), the residual from the same time on the
-previous days (seasonality-aware baseline) and the local spread (which catches a stuck sensor: a flat run where the
-series is normally noisy). Ranking a nonconformity against the device's own past nonconformities makes every view
-scale-free, so one threshold holds across devices and metrics, and a p-value is never below 1/(n+1) for n past
-readings, so a device with little history cannot raise extreme scores.
+previous days (seasonality-aware baseline) and the run of repeated readings (which catches a stuck sensor: a run
+longer than the device's past runs). Ranking a nonconformity against the device's own past nonconformities makes
+every view scale-free, so one threshold holds across devices and metrics, and a p-value is never below 1/(n+1) for n
+past readings, so a device with little history cannot raise extreme scores.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 MIN_TAIL = 100  # past nonconformities needed before a record is extrapolated beyond its rank
 
 
-def upper_p_value(past: np.ndarray, current: float) -> float:
+def upper_p_value(past: np.ndarray, current: float, tail: bool = True) -> float:
     """Share of past nonconformities at least as large as the current one (the current one counted in).
 
     Beyond the largest past one, the rank alone would say "a record" whether the record is by 1% or by 100x; there
@@ -26,15 +26,10 @@ def upper_p_value(past: np.ndarray, current: float) -> float:
     p = (np.count_nonzero(past >= current) + 1.0) / (len(past) + 1.0)
     # Only on a calibration set large enough for its largest value to mean something: a new device's few readings
     # say nothing about how far its tail reaches.
-    largest = float(past.max()) if len(past) >= MIN_TAIL else 0.0
+    largest = float(past.max()) if tail and len(past) >= MIN_TAIL else 0.0
     if current > largest > 0.0:
         p *= largest / current
     return p
-
-
-def lower_p_value(past: np.ndarray, current: float) -> float:
-    """Share of past values at most as large as the current one (the current one counted in)."""
-    return (np.count_nonzero(past <= current) + 1.0) / (len(past) + 1.0)
 
 
 def level_nonconformity(values: np.ndarray, current: float) -> tuple[np.ndarray, float]:
@@ -66,26 +61,27 @@ def seasonal_residual(
     seasons: int,
     tolerance: float,
 ) -> float:
-    """Distance of the reading from the median of the readings at the same phase of the last ``seasons`` seasons.
+    """How far the reading falls outside what the device did around the same phase on each of the last ``seasons``.
 
-    Found by time, not by position, so gaps in the data do not shift the phase. NaN when none of those readings is
-    within ``tolerance`` seconds of its phase (too little history, or a gap there).
+    For each past season, the readings within ``tolerance`` seconds of this phase give a range; the residual is the
+    reading's distance outside it (0 inside), and the view is the median over the seasons found. Scheduled work
+    (backups, batch jobs, cron) drifts by minutes from day to day, so a range around the phase, not the one reading
+    at it, keeps a daily job that starts a little early or late, or not yet, from looking anomalous; the median asks
+    that most recent seasons agree. Found by time, not by position, so gaps do not shift the phase. NaN when no past
+    season has a reading near this phase (too little history, or a gap there).
     """
     targets = now - season_seconds * np.arange(1, seasons + 1)
-    positions = np.clip(np.searchsorted(times, targets), 0, max(len(times) - 1, 0))
-    if len(times) == 0:
-        return float("nan")
-    # The nearer of the readings either side of each target.
-    before = np.clip(positions - 1, 0, len(times) - 1)
-    nearer = np.where(np.abs(times[before] - targets) < np.abs(times[positions] - targets), before, positions)
-    found = np.abs(times[nearer] - targets) <= tolerance
-    if not found.any():
-        return float("nan")
-    return abs(value - float(np.median(values[nearer[found]])))
+    starts = np.searchsorted(times, targets - tolerance, side="left")
+    ends = np.searchsorted(times, targets + tolerance, side="right")
+    residuals = [
+        max(0.0, float(values[a:b].min()) - value, value - float(values[a:b].max()))
+        for a, b in zip(starts, ends, strict=True)
+        if b > a
+    ]
+    return float(np.median(residuals)) if residuals else float("nan")
 
 
-def local_spread(values: np.ndarray, current: float, lags: int) -> float:
-    """Standard deviation of the last ``lags`` readings, the current one included; NaN until there are enough."""
-    if len(values) < lags - 1:
-        return float("nan")
-    return float(np.std(np.append(values[len(values) - (lags - 1) :], current)))
+def repeat_run(values: np.ndarray, current: float) -> float:
+    """How many readings in a row, the current one included, have exactly the current reading's value."""
+    differs = values[::-1] != current
+    return float(np.argmax(differs) + 1 if differs.any() else len(values) + 1)

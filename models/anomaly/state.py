@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _empty() -> np.ndarray:
@@ -24,9 +24,10 @@ class DeviceState:
     """What one device's detector remembers: its recent readings and how unusual each of them looked.
 
     ``times``/``values`` are the last readings (the baseline; times in epoch seconds). Each ``*_scores`` array holds
-    the past readings' nonconformity under one view (recent pattern, seasonal residual, local spread): the
-    calibration set the next reading is ranked against. ``recent`` holds the last instant surprises, whose mean is
-    the slow signal, and ``slow_scores`` that mean's past values (its own calibration set).
+    the past readings' nonconformity under one view (recent pattern, seasonal residual): the calibration set the next
+    reading is ranked against; ``run_lengths`` holds the lengths of the past runs of identical readings that have
+    ended. ``recent`` holds the last instant surprises, whose mean is the slow signal, and ``slow_scores`` that mean's
+    past values (its own calibration set).
     """
 
     seen: int = 0
@@ -36,7 +37,7 @@ class DeviceState:
     values: np.ndarray = field(default_factory=_empty)
     shape_scores: np.ndarray = field(default_factory=_empty)
     season_scores: np.ndarray = field(default_factory=_empty)
-    spread_scores: np.ndarray = field(default_factory=_empty)
+    run_lengths: np.ndarray = field(default_factory=_empty)
     recent: np.ndarray = field(default_factory=_empty)
     slow_scores: np.ndarray = field(default_factory=_empty)
 

@@ -23,7 +23,8 @@ from lakehouse.settings import Settings
 from serving.registry import served_model
 from serving.server import stop_detached_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# Two whole runs of the main job (every domain through Dagster, two model services): well past the default limit.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ORDERS = 40
 MESSAGES, POSTS = 120, 40

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from models.anomaly.detector import DetectorParams, fit_params, replay_alerts, score, score_series
+from models.anomaly.evidence import seasonal_residual
 from models.anomaly.state import DeviceState
 
 PARAMS = DetectorParams(history=300, calibration=300, min_history=100, cooldown=50)
@@ -76,6 +79,41 @@ def test_a_stuck_sensor_raises_the_score() -> None:
     values[1000:1100] = values[999]
     frame = score_series(replace_threshold(0.7), times, values)
     assert frame["anomaly_score"].iloc[1024:1100].max() > frame["anomaly_score"].iloc[400:1000].quantile(0.99)
+
+
+def test_a_stuck_sensor_alerts_within_a_few_readings() -> None:
+    # Continuous readings never repeat exactly, so a repeated reading is a run longer than any the device has had;
+    # the evidence grows with the run, and within an hour of 5-minute readings it is enough (on 300 past runs).
+    times, values = noisy_series(1200, seed=5)
+    values[1000:1100] = values[999]
+    alerts = np.flatnonzero(score_series(PARAMS, times, values)["alert"].to_numpy())
+    assert 1000 <= alerts[alerts >= 1000][0] <= 1012
+
+
+def test_flat_runs_as_long_as_past_ones_do_not_alert() -> None:
+    # A coarsely quantised metric (a CPU percentage in steps) sits on one value for a while now and then: a run no
+    # longer than its earlier runs is its normal behaviour, not a stuck sensor.
+    times, values = noisy_series(1200, seed=6)
+    values = np.round(values / 4) * 4
+    for start in range(150, 1200, 150):
+        values[start : start + 20] = values[start - 1]
+    frame = score_series(PARAMS, times, values)
+    assert frame["alert"].iloc[300:].sum() == 0
+
+
+def test_the_seasonal_view_tolerates_a_daily_job_that_drifts_by_minutes() -> None:
+    # Three past days on a 5-minute grid, flat at 10, with a job lifting the metric to 40 for 15 minutes each day,
+    # starting 10 minutes later, 15 minutes earlier, 5 minutes later than 10:00 (readings 120 of each day).
+    times = np.arange(3 * 288) * 300.0
+    values = np.full(3 * 288, 10.0)
+    for day, shift in enumerate((2, -3, 1)):
+        values[day * 288 + 120 + shift : day * 288 + 123 + shift] = 40.0
+    now = 3 * 288 * 300.0 + 120 * 300.0  # day 4 at 10:00
+    residual = partial(seasonal_residual, times, values, season_seconds=86400, seasons=3, tolerance=1800)
+    assert residual(now=now, value=40.0) == 0  # the job on time today
+    assert residual(now=now, value=10.0) == 0  # or not started yet
+    assert residual(now=now, value=70.0) == 30  # 30 above anything seen near 10:00 on any day
+    assert residual(now=now + 5 * 3600, value=40.0) == 30  # the job five hours off its schedule
 
 
 def test_replayed_alerts_match_the_streaming_alerts() -> None:
