@@ -17,7 +17,7 @@ from ingest.core.storage import KIT_STORAGE
 from ingest.social.commands import AddComment, CreatePost, React
 from ingest.social.context import open_context
 from ingest.social.contract import CONTRACT
-from ingest.social.generator import SocialTraffic, social_commands
+from ingest.social.generator import SocialTraffic, generate, social_commands
 from ingest.social.relay import relay_pass
 from ingest.social.service import handle
 from lakehouse.settings import Settings
@@ -30,10 +30,12 @@ pytestmark = pytest.mark.integration
 def test_generated_network_reaches_gold(stack_settings: Settings, spark, tmp_path, unique_name) -> None:
     apply_all(stack_settings, [KIT_STORAGE, CONTRACT.storage], progress=lambda line: None)
     config = SocialTraffic(seed=3, count=12, users=20, now=datetime(2026, 3, 1, tzinfo=UTC), id_prefix=unique_name)
-    commands = list(social_commands(config, load_sentences(stack_settings.shared_data_dir)[:500]))
+    sentences = load_sentences(stack_settings.shared_data_dir)[:500]
+    commands = list(social_commands(config, sentences))
     with open_context(stack_settings, actor="test", views=False) as ctx:
-        for command in commands:
-            handle(command, ctx)
+        # Through the generator, as `lakehouse generate social` does: users another run registered (the main job's
+        # generator, chat's ids) are the same people, not a conflict.
+        generate(config, sentences, lambda command: handle(command, ctx), lambda line: None)
     # Users and follows replay earlier runs' (same ids); the posts and comments are new.
     assert relay_pass(stack_settings) >= sum(isinstance(c, CreatePost | AddComment) for c in commands)
 
