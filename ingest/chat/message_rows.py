@@ -7,8 +7,10 @@ mapped to an empty column is ignored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from ingest.core.column_mapping import ColumnMapping as KitColumnMapping
 
 REQUIRED_FIELDS = ("message_id", "timestamp", "room_id", "author_id", "text")
 ID = re.compile(r"^[A-Za-z0-9][\w.:@-]*$")
@@ -16,7 +18,7 @@ MAX_ID = 48  # commands carry "import:<id>" within 64 characters
 
 
 @dataclass(frozen=True)
-class ColumnMapping:
+class ColumnMapping(KitColumnMapping):
     """Field -> CSV column. The first five are required; ``room_kind`` (direct, group, support) is optional."""
 
     message_id: str = "message_id"
@@ -25,21 +27,6 @@ class ColumnMapping:
     author_id: str = "author_id"
     text: str = "text"
     room_kind: str = "room_kind"
-
-    @classmethod
-    def parse(cls, spec: str) -> ColumnMapping:
-        """``field=column,...`` over the defaults, e.g. ``message_id=id,text=body``."""
-        known = {f.name for f in fields(cls)}
-        overrides: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            name, sep, column = item.partition("=")
-            if not sep or name.strip() not in known:
-                raise ValueError(f"mapping item {item!r}: expected field=column with field in {sorted(known)}")
-            overrides[name.strip()] = column.strip()
-        return replace(cls(), **overrides)
-
-    def columns(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class RowError(ValueError):

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ingest.core.column_mapping import ColumnMapping as KitColumnMapping
 from ingest.ecommerce.transactions import Transaction
 
 
 @dataclass(frozen=True)
-class ColumnMapping:
+class ColumnMapping(KitColumnMapping):
     """Field -> CSV column. The first five (and terminal_id or merchant_id) are required; the rest are optional."""
 
     transaction_id: str = "TRANSACTION_ID"
@@ -32,21 +33,6 @@ class ColumnMapping:
     card_number: str = "CARD_NUMBER"
     product_id: str = "PRODUCT_ID"
     chargeback_at: str = "CHARGEBACK_DATETIME"
-
-    @classmethod
-    def parse(cls, spec: str) -> ColumnMapping:
-        """``field=column,...`` over the defaults, e.g. ``transaction_id=tx_id,timestamp=ts``."""
-        known = {f.name for f in fields(cls)}
-        overrides: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            name, sep, column = item.partition("=")
-            if not sep or name.strip() not in known:
-                raise ValueError(f"mapping item {item!r}: expected field=column with field in {sorted(known)}")
-            overrides[name.strip()] = column.strip()
-        return replace(cls(), **overrides)
-
-    def columns(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 REQUIRED_FIELDS = ("transaction_id", "timestamp", "customer_id", "amount")
