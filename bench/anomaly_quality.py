@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from bench.report import RESULTS_DIR, load_average
+from ingest.iot.simulator import simulate_fleet
 from lakehouse.settings import Settings
 from models.anomaly.baselines import random_scores, windowed_gaussian_scores
 from models.anomaly.detector import fit_params, replay_alerts, score_series
-from models.anomaly.simulator import simulate_fleet
 
 BENCHMARK = "anomaly_quality"
 DETECTORS = ("ours", "windowed_gaussian", "random")

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     moderation_history_negative_share: float = Field(default=0.5, gt=0, le=1)
     moderation_history_flagged: int = Field(default=2, ge=1)
 
+    # IoT: the device registry app, the telemetry gateway devices post readings to (its batch limit), and the
+    # BentoML anomaly service with its key. Telemetry bypasses the PostgreSQL outbox: the gateway produces to Kafka.
+    iot_app_url: str = "http://127.0.0.1:8004"
+    telemetry_gateway_url: str = "http://127.0.0.1:8005"
+    telemetry_max_batch: int = Field(default=5000, ge=1)
+    anomaly_service_url: str = "http://127.0.0.1:3003"
+    anomaly_api_key: str = "dev-anomaly-key"
+    anomaly_timeout_s: float = Field(default=1.0, gt=0)
+
     # Heaps of the local JVM services; together with the rest the stack stays within 5 GiB RSS.
     kafka_heap: str = "512m"
     cassandra_heap: str = "1g"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.anomaly.simulator import FAULT_KINDS, NAB_TIME_FORMAT, simulate_fleet
+from ingest.iot.simulator import FAULT_KINDS, NAB_TIME_FORMAT, simulate_fleet
 
 FLEET = simulate_fleet(devices=12, days=14, seed=7)
 
