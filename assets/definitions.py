@@ -5,7 +5,7 @@ from importlib import import_module
 
 from dagster import Definitions, in_process_executor
 
-from assets import fraud, sentiment
+from assets import anomaly, fraud, sentiment
 from assets.resources import resources_for
 from ingest.domains import DOMAINS
 from lakehouse.settings import load_settings
@@ -15,6 +15,7 @@ defs = Definitions.merge(
     *(import_module(f"assets.{domain}").defs for domain in DOMAINS),
     fraud.defs,
     sentiment.defs,
+    anomaly.defs,
     # The environment is read here, once; every asset gets the same configured resources.
     # One process for a whole run: every asset shares one Spark session instead of starting a JVM each.
     Definitions(resources=resources_for(load_settings()), executor=in_process_executor),

@@ -67,7 +67,8 @@ def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.main_job import run_main_job
 
-    report = run_main_job(settings, orders=args.orders, messages=args.messages, posts=args.posts, seed=args.seed)
+    sizes = {"orders": args.orders, "messages": args.messages, "posts": args.posts, "devices": args.devices}
+    report = run_main_job(settings, **sizes, days=args.days, seed=args.seed)
     print(f"\nMain job finished in {report.seconds:.0f}s")
     print(f"  {report.traffic.describe()}")
     for line in report.community:
@@ -101,6 +102,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"    {notice.room_id}: {notice.text}")
     if not report.notices:
         print("    none (every demo order was approved)")
+    if report.iot is not None:
+        print_iot(report)
     print()
     print("Next: `.venv/bin/lakehouse ui dagster`  → http://127.0.0.1:3000 (this run is listed under Runs)")
     print(f"      `.venv/bin/lakehouse ui mlflow`   → {settings.mlflow_ui_url}")
@@ -113,7 +116,29 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.fraud_service_url:
         print(f"      fraud service (running) → {report.fraud_service_url}/docs   stop: `lakehouse serve fraud --stop`")
+    if report.anomaly_service_url:
+        print(
+            f"      anomaly service (running) → {report.anomaly_service_url}/docs"
+            "   stop: `lakehouse serve anomaly --stop`"
+        )
+    print("      `.venv/bin/lakehouse iot serve` → http://127.0.0.1:8004/docs, `lakehouse iot gateway` → :8005/docs")
     return 0
+
+
+def print_iot(report) -> None:  # MainJobReport (imported lazily: the main job pulls in Spark)
+    iot = report.iot
+    print(f"\n  IoT (anomaly detector champion v{report.anomaly_version}):")
+    for line in iot.lines():
+        print(f"    {line}")
+    alerts = iot.replay_alerts
+    print(f"\n  alerts on the replayed NAB series ({iot.replay_device}, {iot.replay_rows:,} readings): {len(alerts)}")
+    for alert in alerts:
+        print(f"    {alert.reading_at:%Y-%m-%d %H:%M}  value {alert.value:>9.3f}  score {alert.anomaly_score:.3f}")
+    print("\n  its maintenance tickets, and what the owner's chat was told (IoT → NATS → chat):")
+    for notice in report.device_notices:
+        print(f"    {notice.ticket_id} ({notice.status}, {notice.alert_count} alerts)")
+    told = next((notice for notice in report.device_notices if notice.chat_text), None)
+    print(f"    {told.chat_room}: {told.chat_text}" if told else "    nothing yet (no alert on this device)")
 
 
 def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
@@ -161,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--orders", type=int, default=1000, help="e-commerce orders to generate")
     run.add_argument("--messages", type=int, default=600, help="chat messages to generate")
     run.add_argument("--posts", type=int, default=200, help="social posts to generate")
+    run.add_argument("--devices", type=int, default=12, help="IoT devices to simulate")
+    run.add_argument("--days", type=int, default=3, help="days of telemetry per simulated device")
     run.add_argument("--seed", type=int, default=42)
     run.set_defaults(handler=cmd_run)
 
@@ -173,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     from serving.score_cli import register as register_scoring
 
     register_scoring(commands)
+
+    from serving.anomaly.cli import register as register_anomaly
+
+    register_anomaly(commands)
+
+    from pipelines.iot.stream_cli import register as register_streams
+
+    register_streams(commands)
 
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])

@@ -1,12 +1,14 @@
 """The README's main job: every domain end to end on local defaults, with progress and a summary at the end.
 
-stack up → storage bootstrap → the sentiment model trained (Dagster, MLflow, champion gate) and served → generated
-e-commerce orders, chat conversations and social posts through the domains' use cases (PostgreSQL + outbox, MongoDB,
-Cassandra) → relay to Kafka (and NATS), the moderation backlog decided by the sentiment service, notifications
-consumed → Dagster materialises every other asset (bronze → silver → gold, checks, fraud features, model, online
-features) → counts per layer and quarantine reasons read back from Delta → the fraud service started with the
-champion → a few orders placed through the app and a few chat messages moderated live, with the decisions taken,
-and the held orders told in the customers' support chats (e-commerce → NATS → chat).
+stack up → storage bootstrap → the sentiment and anomaly models trained (Dagster, MLflow, champion gate) and served →
+generated e-commerce orders, chat conversations and social posts through the domains' use cases (PostgreSQL +
+outbox, MongoDB, Cassandra) → a simulated IoT fleet and a real NAB series through the telemetry gateway (Kafka),
+written to Cassandra and scored live (alerts, maintenance tickets) → relay to Kafka (and NATS), the moderation
+backlog decided by the sentiment service, notifications consumed → Dagster materialises every other asset (bronze →
+silver → gold, checks, telemetry stream, fraud features, model, online features) → counts per layer and quarantine
+reasons read back from Delta → the fraud service started with the champion → a few orders placed through the app and
+a few chat messages moderated live, with the decisions taken, the held orders told in the customers' support chats
+(e-commerce → NATS → chat) and the device alerts in their owners' chats (IoT → NATS → chat).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from entrypoints.community_demo import (
 )
 from entrypoints.fraud_demo import DemoOrder, place_demo_orders
 from entrypoints.instances import dagster_command, dagster_environment
+from entrypoints.iot_demo import DeviceNotice, IotReport, device_notices, run_iot
 from ingest.core.relay import relay_pass
 from ingest.domains import DOMAINS, consume_notifications, relay_sources, storage_declarations
 from ingest.ecommerce.fraud_patterns import FraudConfig
@@ -47,6 +50,7 @@ from stack.bootstrap import apply_all
 from stack.manager import Stack
 
 Progress = Callable[[str], None]
+SENTIMENT_GROUP, ANOMALY_GROUP = "sentiment", "anomaly"  # trained (and served) before the traffic that needs them
 
 
 class MainJobError(RuntimeError):
@@ -69,6 +73,10 @@ class MainJobReport:
     sentiment_service_url: str | None = None
     live_messages: list[ModeratedMessage] = field(default_factory=list)
     notices: list[SupportNotice] = field(default_factory=list)
+    iot: IotReport | None = None
+    device_notices: list[DeviceNotice] = field(default_factory=list)
+    anomaly_version: str | None = None
+    anomaly_service_url: str | None = None
 
     def rows(self, layer: str, table: str) -> int | None:
         return next((count.rows for count in self.tables if (count.layer, count.table) == (layer, table)), None)
@@ -113,44 +121,53 @@ def run_main_job(
     orders: int = 1000,
     messages: int = 600,
     posts: int = 200,
+    devices: int = 12,
+    days: int = 3,
     seed: int = 42,
     progress: Progress = print,
     now: datetime | None = None,
 ) -> MainJobReport:
-    """``now`` ends the simulated e-commerce window (default: the start of this hour, so re-runs within it replay)."""
+    """``now`` ends the simulated e-commerce and telemetry windows (default: the start of this hour, so re-runs
+    within it replay the same orders and readings)."""
     started = time.monotonic()
     config = traffic_config(orders, seed, now)
     indent = lambda line: progress(f"      {line}")  # noqa: E731
-    progress("[1/10] local stack")
+    progress("[1/11] local stack")
     Stack(settings).up(progress=indent)
-    progress("[2/10] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics, NATS streams)")
+    progress("[2/11] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics, NATS streams)")
     apply_all(settings, storage_declarations(), progress=indent)
-    progress("[3/10] sentiment model: Dagster trains it (MLflow run, champion gate), then BentoML serves the champion")
-    materialize_assets(settings, indent, "group:sentiment", "sentiment")
+    progress("[3/11] sentiment and anomaly models: Dagster trains them (MLflow, champion gate), BentoML serves them")
+    materialize_assets(settings, indent, f"group:{SENTIMENT_GROUP} or group:{ANOMALY_GROUP}", "models")
     sentiment_version, sentiment_url = serve_sentiment(settings, indent)
-    progress(f"[4/10] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
+    anomaly_version, anomaly_url = serve_anomaly(settings, indent)
+    progress(f"[4/11] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
     with app_sink(settings, actor="main-job") as sink:
         traffic = generate(config, sink, indent)
     indent(traffic.describe())
-    progress(f"[5/10] generating {messages} chat messages and {posts} social posts from real labelled sentences")
+    progress(f"[5/11] generating {messages} chat messages and {posts} social posts from real labelled sentences")
     community = generate_community(settings, messages=messages, posts=posts, seed=seed, progress=indent)
     for line in community:
         indent(line)
-    progress("[6/10] outbox relay → Kafka and NATS, moderation of the queued content, notifications between domains")
+    progress(f"[6/11] IoT: {devices} simulated devices and a real NAB series through the telemetry gateway")
+    iot = run_iot(settings, devices=devices, days=days, seed=seed, end=config.window_end(), progress=indent)
+    for line in iot.lines():
+        indent(line)
+    progress("[7/11] outbox relay → Kafka and NATS, moderation of the queued content, notifications between domains")
     published = relay_all(settings)
     moderated = moderate_backlog(settings, indent)
     published += settle(settings)
     indent(f"published {published} events; moderated {', '.join(f'{n} {d}' for d, n in moderated.items())}")
-    progress("[7/10] materialising the other Dagster assets: bronze → silver (checks) → gold, fraud features and model")
-    materialize_assets(settings, indent, "not group:sentiment", "dagster")
-    progress("[8/10] reading the lake back")
+    progress("[8/11] materialising the other Dagster assets: bronze → silver (checks) → gold, telemetry, fraud model")
+    materialize_assets(settings, indent, f"not group:{SENTIMENT_GROUP} and not group:{ANOMALY_GROUP}", "dagster")
+    progress("[9/11] reading the lake back")
     tables, quarantine = read_lake_back(spark_session(settings, app_name="lakehouse-main-job"), settings)
-    progress("[9/10] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")
+    progress("[10/11] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")
     champion, url = serve_champion(settings, indent)
     demos = place_demo_orders(settings, config)
-    progress("[10/10] a few chat messages moderated live; held orders told in the customers' support chats (NATS)")
+    progress("[11/11] chat messages moderated live; held orders and device alerts told in chat (NATS)")
     live = moderate_live_messages(settings)
     notices = support_notices(settings, sorted({demo.customer_id for demo in demos if demo.decision != "approve"}))
+    devices_told = device_notices(settings, iot.replay_device)
     settle(settings)  # what the demos set moving (flag notices, trust changes) reaches Kafka now, not next run
     return MainJobReport(
         traffic,
@@ -167,6 +184,10 @@ def run_main_job(
         sentiment_url,
         live,
         notices,
+        iot,
+        devices_told,
+        anomaly_version,
+        anomaly_url,
     )
 
 
@@ -214,6 +235,19 @@ def serve_champion(settings: Settings, progress: Progress) -> tuple[str | None, 
     server = start_detached_server(settings, served_model("fraud"))
     progress(f"serving {champion.name} v{champion.version} at {server.url} (ready in {server.started_in_s:.0f}s)")
     return champion.version, server.url
+
+
+def serve_anomaly(settings: Settings, progress: Progress) -> tuple[str, str]:
+    """Start the anomaly service with the champion the models step registered (``POST /score`` for a device)."""
+    from models.anomaly.registry import load_champion_params
+    from serving.registry import served_model
+    from serving.server import start_detached_server
+
+    champion = load_champion_params(settings)  # a clear error when training registered nothing
+    server = start_detached_server(settings, served_model("anomaly"))
+    ready = f"ready in {server.started_in_s:.0f}s"
+    progress(f"serving the anomaly detector v{champion.model_version} at {server.url} ({ready})")
+    return champion.model_version, server.url
 
 
 def serve_sentiment(settings: Settings, progress: Progress) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from ingest.core.storage import KIT_STORAGE
 from lakehouse.settings import Settings
 from stack.bootstrap.plan import StorageDeclaration
 
-DOMAINS: tuple[str, ...] = ("ecommerce", "social", "chat")
+DOMAINS: tuple[str, ...] = ("ecommerce", "social", "chat", "iot")
 
 
 def contract(domain: str) -> DomainContract:

@@ -50,6 +50,18 @@ SERVED_MODELS = {
             " -H 'Content-Type: application/json' -d '{{\"text\": \"What a lovely day\"}}'"
         ),
     ),
+    "anomaly": ServedModel(
+        name="anomaly",
+        service="serving.anomaly.service:AnomalyService",
+        url_setting="anomaly_service_url",
+        default_port=3003,
+        try_hint=(
+            "curl -s {url}/score -H 'Authorization: Bearer <LAKEHOUSE_ANOMALY_API_KEY>'"
+            " -H 'Content-Type: application/json'"
+            ' -d \'{{"device_id": "d1", "sensor": "temp", "reading": {{"ts": "2026-01-01T00:00:00Z",'
+            ' "value": 21.5}}}}\''
+        ),
+    ),
 }
 
 

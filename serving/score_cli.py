@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse.settings import Settings
+from serving.anomaly import series_scoring as anomaly
 from serving.csv_scoring import MissingColumns, RowScorer, score_csv
 from serving.sentiment import batch_scoring as sentiment
 
@@ -42,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--chunk-rows", type=int, default=2000, help="rows per model call (default: 2000)")
         scorer.add_arguments(parser)
         parser.set_defaults(handler=cmd_score)
+    # A time series is scored whole, in order (its cadence sets the detector's settings), not row by row.
+    anomaly.register(models)
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ One multi-asset per bronze topic (one streaming checkpoint each); it materialise
 feeds. Records that break the contract go to ``quarantine/<domain>_events`` with a reason; good ones keep flowing.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from dagster import AssetExecutionContext, AssetsDefinition, AssetSpec, MaterializeResult, multi_asset
 
@@ -44,9 +44,12 @@ def silver_flow_asset(domain: str, flow: SilverFlow, descriptions: Mapping[str, 
     return _silver
 
 
-def silver_assets(domain: DomainLakehouse, descriptions: Mapping[str, str]) -> list[AssetsDefinition]:
-    """One multi-asset per flow; every silver table needs a description (what it means to the business)."""
+def silver_assets(
+    domain: DomainLakehouse, descriptions: Mapping[str, str], skip: Collection[str] = ()
+) -> list[AssetsDefinition]:
+    """One multi-asset per flow (but those of the ``skip`` entities); every silver table needs a description."""
     missing = sorted(set(domain.silver_tables) - set(descriptions))
     if missing:
         raise ValueError(f"{domain.name}: describe silver table(s) {missing}")
-    return [silver_flow_asset(domain.name, flow, descriptions) for flow in domain.flows.values()]
+    flows = [flow for flow in domain.flows.values() if flow.entity not in skip]
+    return [silver_flow_asset(domain.name, flow, descriptions) for flow in flows]

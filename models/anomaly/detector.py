@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,12 @@ def fit_params(timestamps: Sequence[object], **overrides: float | int) -> Detect
     """Settings for a device from its first readings: the cadence sets the seasonal tolerance and the cooldown."""
     times = epoch_seconds(timestamps)
     sampling = float(np.median(np.diff(times))) if len(times) > 1 else DetectorParams.sampling_seconds
+    return params_for_cadence(sampling, **overrides)
+
+
+def params_for_cadence(sampling_seconds: float, **overrides: float | int) -> DetectorParams:
+    """Settings for a device reading every ``sampling_seconds`` (what ``fit_params`` derives from timestamps)."""
+    sampling = float(sampling_seconds)
     season = DetectorParams.season_seconds if DetectorParams.season_seconds >= 8 * sampling else 0.0
     # One alert a day at most per incident, but never wait longer than 48 readings (hourly and slower series).
     cooldown = max(12, min(48 if sampling >= 3600 else 288, int(86400 / sampling)))
@@ -66,6 +72,18 @@ def epoch_seconds(timestamps: Sequence[object]) -> np.ndarray:
     if index.dt.tz is not None:
         index = index.dt.tz_convert("UTC").dt.tz_localize(None)
     return (index - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype=np.float64)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def reading_epoch_seconds(timestamp: datetime) -> float:
+    """One timestamp as ``epoch_seconds`` gives it (integer nanoseconds / 1e9, bit for bit), without pandas: the
+    live path converts each reading this way, fast, and still scores exactly as a file scored in one go."""
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    return ((timestamp - _EPOCH) // _MICROSECOND * 1000) / 1e9
 
 
 def _one_epoch_second(timestamp: object) -> float:

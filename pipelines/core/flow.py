@@ -29,6 +29,8 @@ class SilverTarget:
     newer_by: str | None = None
     # Other silver tables this one is derived from too (an order's chargeback flag comes from chargebacks).
     reads: tuple[str, ...] = ()
+    # Boolean columns of ``rows`` counted per run (e.g. readings that arrived late); counting also counts the rows.
+    flags: tuple[str, ...] = ()
 
 
 AfterBatch = Callable[[SparkSession, DomainLake, ParsedBatch], dict[str, int]]

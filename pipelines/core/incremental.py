@@ -8,10 +8,13 @@ position for quarantine), so a batch retried after a crash, or an event publishe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from ingest.core.contract import EventKey
 from pipelines.core.flow import SilverFlow, SilverTarget
@@ -29,6 +32,17 @@ class FlowReport:
     merged: Counter[str] = field(default_factory=Counter)
     quarantined: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    # Rows each target's transform produced before its MERGE (offered − merged: duplicates or stale replays), and
+    # the rows with each of the target's ``flags`` set, keyed (table, flag).
+    offered: Counter[str] = field(default_factory=Counter)
+    flagged: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, other: FlowReport) -> None:
+        self.merged.update(other.merged)
+        self.quarantined += other.quarantined
+        self.reasons.update(other.reasons)
+        self.offered.update(other.offered)
+        self.flagged.update(other.flagged)
 
 
 def prepare_tables(spark: SparkSession, flow: SilverFlow, lake: DomainLake) -> None:
@@ -49,10 +63,17 @@ def _count_routes(classified: DataFrame) -> tuple[dict[EventKey, int], Counter[s
     return valid, reasons
 
 
-def _merge_target(spark: SparkSession, target: SilverTarget, path: str, events: DataFrame) -> int:
+def _merge_target(spark: SparkSession, target: SilverTarget, path: str, events: DataFrame, report: FlowReport) -> None:
+    rows = target.rows(events)
+    if target.flags:  # counted before the MERGE, in one pass over the (cached) batch
+        counts = rows.agg(F.count(F.lit(1)), *[F.count_if(F.col(flag)) for flag in target.flags]).first()
+        report.offered[target.table] += counts[0]
+        for position, flag in enumerate(target.flags, start=1):
+            report.flagged[(target.table, flag)] += counts[position]
     if target.newer_by:
-        return upsert_latest(spark, path, target.rows(events), target.keys, target.newer_by)
-    return insert_new(spark, path, target.rows(events), target.keys)
+        report.merged[target.table] += upsert_latest(spark, path, rows, target.keys, target.newer_by)
+    else:
+        report.merged[target.table] += insert_new(spark, path, rows, target.keys)
 
 
 def apply_batch(spark: SparkSession, flow: SilverFlow, lake: DomainLake, bronze: DataFrame) -> FlowReport:
@@ -64,9 +85,7 @@ def apply_batch(spark: SparkSession, flow: SilverFlow, lake: DomainLake, bronze:
         report = FlowReport(reasons=reasons)
         for target in flow.targets:
             if valid.get(target.event):
-                report.merged[target.table] += _merge_target(
-                    spark, target, lake.silver(target.table), parsed.events[target.event]
-                )
+                _merge_target(spark, target, lake.silver(target.table), parsed.events[target.event], report)
         for step in flow.after_batch:
             report.merged.update(step(spark, lake, parsed))
         if reasons:
@@ -80,18 +99,39 @@ def run_silver_flow(spark: SparkSession, flow: SilverFlow, lake: DomainLake) -> 
     """Process every bronze row of ``flow.entity`` not processed by an earlier run, then stop."""
     prepare_tables(spark, flow, lake)
     total = FlowReport(merged=Counter({target.table: 0 for target in flow.targets}))
-
-    def each_batch(batch: DataFrame, _batch_id: int) -> None:
-        done = apply_batch(batch.sparkSession, flow, lake, batch)
-        total.merged.update(done.merged)
-        total.quarantined += done.quarantined
-        total.reasons.update(done.reasons)
-
-    bronze = lake.bronze(flow.entity)
-    if DeltaTable.isDeltaTable(spark, bronze):  # no bronze table yet: the topic has never had a record
-        stream = spark.readStream.format("delta").load(bronze).writeStream.foreachBatch(each_batch)
-        query = stream.option("checkpointLocation", lake.silver_checkpoint(flow.entity))
-        query.trigger(availableNow=True).start().awaitTermination()
+    query = start_silver_flow(spark, flow, lake, lambda _batch_id, done: total.add(done))
+    if query is not None:  # no bronze table yet: the topic has never had a record
+        query.awaitTermination()
     for step in flow.after_run:
         total.merged.update(step(spark, lake))
     return total
+
+
+def start_silver_flow(
+    spark: SparkSession,
+    flow: SilverFlow,
+    lake: DomainLake,
+    on_batch: Callable[[int, FlowReport], None],
+    *,
+    trigger_seconds: float | None = None,
+    source: DataFrame | None = None,
+) -> StreamingQuery | None:
+    """Start the flow's stream over bronze: available-now (``trigger_seconds`` None) or every ``trigger_seconds``;
+    ``on_batch`` hears what each micro-batch did. None when bronze does not exist yet. Call
+    :func:`prepare_tables` first; the ``after_run`` steps are the caller's.
+
+    ``source``: a stream of bronze-shaped rows to read instead of the bronze table (e.g. the topic itself, via
+    :func:`pipelines.core.bronze.kafka_records`, to skip bronze's hop); a checkpoint keeps the source it began with.
+    """
+    bronze = lake.bronze(flow.entity)
+    if source is None and not DeltaTable.isDeltaTable(spark, bronze):
+        return None
+
+    def each_batch(batch: DataFrame, batch_id: int) -> None:
+        on_batch(batch_id, apply_batch(batch.sparkSession, flow, lake, batch))
+
+    rows = source if source is not None else spark.readStream.format("delta").load(bronze)
+    stream = rows.writeStream.foreachBatch(each_batch)
+    query = stream.option("checkpointLocation", lake.silver_checkpoint(flow.entity))
+    trigger = {"availableNow": True} if trigger_seconds is None else {"processingTime": f"{trigger_seconds} seconds"}
+    return query.trigger(**trigger).start()

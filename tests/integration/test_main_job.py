@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(180
 
 ORDERS = 40
 MESSAGES, POSTS = 120, 40
+DEVICES, DAYS = 4, 2
 COMPARED = ["customer_id", "merchant_id", "terminal_id", "card_hash", "amount", "placed_at", "status", "has_chargeback"]
 
 
@@ -67,7 +68,7 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
         relay_once(sources, producer, batch_size=50, after_publish=kill_relay_after_first_publish)
 
     lines: list[str] = []
-    sizes = {"orders": ORDERS, "messages": MESSAGES, "posts": POSTS}
+    sizes = {"orders": ORDERS, "messages": MESSAGES, "posts": POSTS, "devices": DEVICES, "days": DAYS}
     try:
         first = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
         second = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
@@ -75,6 +76,7 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
         # The main job leaves both services running for a person to try.
         stop_detached_server(settings, served_model("fraud"))
         stop_detached_server(settings, served_model("sentiment"))
+        stop_detached_server(settings, served_model("anomaly"))
 
     live_prefix, imported_prefix = f"o{seed}-", f"imp-o{seed}-"
     live_rows = silver_orders(spark, settings, live_prefix)
@@ -93,7 +95,7 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     assert orders.filter(F.col("order_id").isin(demo_ids)).count() == len(demo_ids) == 3
     assert all(demo.status_code == 201 for demo in first.demo_orders)
     assert second.rows("gold", "ecommerce_daily_sales_by_category") > 0
-    assert any(line.startswith("[7/10] materialising the other Dagster assets") for line in lines)
+    assert any(line.startswith("[8/11] materialising the other Dagster assets") for line in lines)
 
     # Chat and social: generated content moderated in bulk by the served champion, then gold from it.
     assert first.sentiment_version is not None and first.moderated["chat"] > 0 and first.moderated["social"] > 0
@@ -109,3 +111,20 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     # Every held demo order was told in its customer's support chat, once.
     held = {demo.customer_id for demo in first.demo_orders if demo.decision != "approve"}
     assert {notice.room_id for notice in first.notices} == {f"support-{customer}" for customer in held}
+
+    # IoT: the simulated fleet and the NAB series went through the gateway, were written and scored live; the
+    # replayed incident alerted, opened a ticket and reached the owner's chat (IoT → NATS → chat). The second run
+    # sent the same readings again: the scorer skipped them all and nothing new alerted.
+    assert first.iot is not None and second.iot is not None and first.anomaly_version is not None
+    assert first.iot.refused == [] and first.iot.readings_accepted == second.iot.readings_accepted > 0
+    assert first.iot.replay_rows > 0 and len(first.iot.replay_alerts) >= 1
+    assert second.iot.new_alerts == 0 and second.iot.skipped >= second.iot.readings_accepted
+    assert [a.reading_at for a in second.iot.replay_alerts] == [a.reading_at for a in first.iot.replay_alerts]
+    assert first.device_notices and any(notice.chat_text for notice in first.device_notices)
+    assert first.iot.replay_device in next(notice.chat_text for notice in first.device_notices if notice.chat_text)
+    readings = spark.read.format("delta").load(lake.table_path(settings, "silver", "iot_readings"))
+    fleet = readings.filter(F.col("device_id").startswith(f"dev-{seed}-"))
+    assert fleet.count() == fleet.select("reading_id").distinct().count() > 0
+    replayed = readings.filter(F.col("device_id") == first.iot.replay_device)
+    assert replayed.count() == replayed.select("reading_id").distinct().count() == first.iot.replay_rows
+    assert second.rows("gold", "iot_fleet_health_daily") > 0

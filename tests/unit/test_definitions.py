@@ -11,7 +11,7 @@ from assets.ecommerce import descriptions
 from ingest.domains import DOMAINS
 from pipelines.ecommerce.lakehouse import LAKEHOUSE
 
-MODELS = ("fraud", "sentiment")
+MODELS = ("fraud", "sentiment", "anomaly")
 LAYERS = {"bronze", "silver", "gold", "features", "models"}
 
 
