@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lakehouse.settings import Settings, load_settings
@@ -44,3 +49,14 @@ class BearerKeyAuth:
     def _authorized(self, scope: Scope) -> bool:
         presented = dict(scope["headers"]).get(b"authorization", b"")
         return hmac.compare_digest(presented, self.expected)
+
+
+def _swagger_ui(_: Request) -> RedirectResponse:
+    return RedirectResponse("/")
+
+
+def guard_service(service: Any, key_setting: str) -> None:
+    """What every model service adds around BentoML: the bearer-key check (its key is the setting ``key_setting``)
+    and ``/docs``, where people look for the Swagger UI that BentoML serves at ``/``."""
+    service.add_asgi_middleware(BearerKeyAuth, api_key_of=attrgetter(key_setting))
+    service.mount_asgi_app(Starlette(routes=[Route("/docs", _swagger_ui)]), path="/")

@@ -9,14 +9,12 @@ newer (``profile_version``), so replays and races leave the newest profile in pl
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
 
 from ingest.chat import contract as ev
+from ingest.core.versioned_documents import VersionedDocuments
 
 COLLECTION = "chat_profiles"
 
@@ -39,34 +37,12 @@ def profile_document(event_type: str, payload: dict[str, Any]) -> dict[str, Any]
     return None
 
 
-class Profiles:
+class Profiles(VersionedDocuments):
     def __init__(self, collection: Collection) -> None:
-        self.collection = collection
-
-    def project(self, envelope_texts: list[str]) -> int:
-        return self.apply(json.loads(text) for text in envelope_texts)
-
-    def apply(self, envelopes: Iterable[dict[str, Any]]) -> int:
-        written = 0
-        for envelope in envelopes:
-            document = profile_document(envelope["type"], envelope["payload"])
-            if document is not None:
-                written += self._save_if_newer(document)
-        return written
-
-    def _save_if_newer(self, document: dict[str, Any]) -> int:
-        newer = {"_id": document["_id"], "profile_version": {"$lt": document["profile_version"]}}
-        fields = {key: value for key, value in document.items() if key != "_id"}
-        if self.collection.update_one(newer, {"$set": fields}).matched_count:
-            return 1
-        try:
-            self.collection.insert_one(document)
-        except DuplicateKeyError:  # the stored profile is as new or newer: keep it
-            return 0
-        return 1
+        super().__init__(collection, profile_document, "profile_version")
 
     def find(self, user_id: str) -> dict[str, Any] | None:
-        document = self.collection.find_one({"_id": user_id})
+        document = self.find_raw(user_id)
         if document is None:
             return None
         return {"user_id": document.pop("_id"), **document}

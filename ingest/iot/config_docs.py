@@ -8,13 +8,11 @@ when newer (``config_version``), so replays and races leave the newest configura
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
 
+from ingest.core.versioned_documents import VersionedDocuments
 from ingest.iot import contract as ev
 
 COLLECTION = "iot_device_configs"
@@ -34,34 +32,12 @@ def config_document(event_type: str, payload: dict[str, Any]) -> dict[str, Any] 
     }
 
 
-class DeviceConfigs:
+class DeviceConfigs(VersionedDocuments):
     def __init__(self, collection: Collection) -> None:
-        self.collection = collection
-
-    def project(self, envelope_texts: list[str]) -> int:
-        return self.apply(json.loads(text) for text in envelope_texts)
-
-    def apply(self, envelopes: Iterable[dict[str, Any]]) -> int:
-        written = 0
-        for envelope in envelopes:
-            document = config_document(envelope["type"], envelope["payload"])
-            if document is not None:
-                written += self._save_if_newer(document)
-        return written
-
-    def _save_if_newer(self, document: dict[str, Any]) -> int:
-        newer = {"_id": document["_id"], "config_version": {"$lt": document["config_version"]}}
-        fields = {key: value for key, value in document.items() if key != "_id"}
-        if self.collection.update_one(newer, {"$set": fields}).matched_count:
-            return 1
-        try:
-            self.collection.insert_one(document)
-        except DuplicateKeyError:  # the stored configuration is as new or newer: keep it
-            return 0
-        return 1
+        super().__init__(collection, config_document, "config_version")
 
     def find(self, device_id: str) -> dict[str, Any] | None:
-        document = self.collection.find_one({"_id": device_id})
+        document = self.find_raw(device_id)
         if document is None:
             return None
         document.pop("_id")

@@ -30,14 +30,10 @@ from typing import Any
 import bentoml
 from psycopg_pool import ConnectionPool
 from redis import Redis
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
-from starlette.routing import Route
 
 from features.anomaly.state_store import load_state
 from lakehouse.mlflow_store import configure_mlflow
-from lakehouse.settings import Settings, load_settings
+from lakehouse.settings import load_settings
 from models.anomaly import ANOMALY_MODEL_NAME
 from models.anomaly.detector import reading_epoch_seconds, score, score_series
 from models.anomaly.fitted import series_cadence
@@ -45,7 +41,7 @@ from models.anomaly.registry import load_champion_params
 from models.anomaly.state import DeviceState
 from serving.anomaly.contract import SCORE_ROUTE, AnomalyScoreRequest, AnomalyScoreResponse, ReadingScore
 from serving.anomaly.device_settings import device_model
-from serving.auth import BearerKeyAuth
+from serving.auth import guard_service
 
 STORE_TIMEOUT_S = 0.3  # per Redis call: callers wait anomaly_timeout_s for the whole answer
 
@@ -128,14 +124,4 @@ class AnomalyService:
         self.postgres.close()
 
 
-def _swagger_ui(_: Request) -> RedirectResponse:
-    return RedirectResponse("/")
-
-
-def _anomaly_api_key(settings: Settings) -> str:
-    return settings.anomaly_api_key
-
-
-AnomalyService.add_asgi_middleware(BearerKeyAuth, api_key_of=_anomaly_api_key)
-# BentoML serves its Swagger UI at "/"; "/docs" is where people look for it.
-AnomalyService.mount_asgi_app(Starlette(routes=[Route("/docs", _swagger_ui)]), path="/")
+guard_service(AnomalyService, "anomaly_api_key")

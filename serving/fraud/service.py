@@ -21,19 +21,15 @@ import bentoml
 import pandas as pd
 from psycopg_pool import ConnectionPool
 from redis import Redis
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
-from starlette.routing import Route
 from threadpoolctl import ThreadpoolController
 
 from features.fraud.spec import FEATURE_COLUMNS
 from lakehouse.mlflow_store import configure_mlflow
-from lakehouse.settings import Settings, load_settings
+from lakehouse.settings import load_settings
 from models.fraud import FRAUD_MODEL_NAME
 from models.fraud.registry import current_champion
 from models.fraud.training import scores_of
-from serving.auth import BearerKeyAuth
+from serving.auth import guard_service
 from serving.fraud.contract import SCORE_ROUTE, FraudScoreRequest, FraudScoreResponse
 from serving.fraud.features import order_features
 
@@ -86,14 +82,4 @@ class FraudService:
         self.postgres.close()
 
 
-def _swagger_ui(_: Request) -> RedirectResponse:
-    return RedirectResponse("/")
-
-
-def _fraud_api_key(settings: Settings) -> str:
-    return settings.fraud_api_key
-
-
-FraudService.add_asgi_middleware(BearerKeyAuth, api_key_of=_fraud_api_key)
-# BentoML serves its Swagger UI at "/"; "/docs" is where people look for it.
-FraudService.mount_asgi_app(Starlette(routes=[Route("/docs", _swagger_ui)]), path="/")
+guard_service(FraudService, "fraud_api_key")

@@ -26,17 +26,14 @@ from typing import Any
 import bentoml
 from psycopg_pool import ConnectionPool
 from redis import Redis
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse
 
 from features.moderation.fallback import UnknownDomain
 from lakehouse.mlflow_store import configure_mlflow
-from lakehouse.settings import Settings, load_settings
+from lakehouse.settings import load_settings
 from models.sentiment.scorer import load_champion
-from serving.auth import BearerKeyAuth
+from serving.auth import guard_service
 from serving.sentiment.author_features import author_histories, record_decisions
 from serving.sentiment.contract import (
     MODERATE_ROUTE,
@@ -157,14 +154,4 @@ def _unknown_domain(items: list[ModerationItem], error: UnknownDomain) -> JSONRe
     return JSONResponse({"error": str(error), "detail": detail}, status_code=422)
 
 
-def _swagger_ui(_: Request) -> RedirectResponse:
-    return RedirectResponse("/")
-
-
-def _sentiment_api_key(settings: Settings) -> str:
-    return settings.sentiment_api_key
-
-
-SentimentService.add_asgi_middleware(BearerKeyAuth, api_key_of=_sentiment_api_key)
-# BentoML serves its Swagger UI at "/"; "/docs" is where people look for it.
-SentimentService.mount_asgi_app(Starlette(routes=[Route("/docs", _swagger_ui)]), path="/")
+guard_service(SentimentService, "sentiment_api_key")
