@@ -11,7 +11,7 @@ import pytest
 
 from models.anomaly.detector import epoch_seconds, fit_params, params_for_cadence, reading_epoch_seconds
 from models.anomaly.fitted import FittedDetector, series_cadence
-from models.anomaly.training import TrainingConfig, choose_settings, nab_of, simulate
+from models.anomaly.training import INDISTINGUISHABLE_NAB, TrainingConfig, choose_settings, nab_of, simulate
 from serving.anomaly.series_scoring import SeriesError, read_series
 
 FITTED = FittedDetector(
@@ -55,7 +55,7 @@ def test_the_live_paths_timestamp_conversion_is_bit_for_bit_the_series_one() -> 
     assert reading_epoch_seconds(times[-2]) == reading_epoch_seconds(times[-1])
 
 
-def test_the_threshold_is_the_best_by_nab_score_on_the_whole_training_fleet() -> None:
+def test_the_threshold_is_the_highest_within_reach_of_the_best_nab_score_on_the_training_fleet() -> None:
     config = TrainingConfig(cadences=(300,), devices=3, readings_per_device=1200, thresholds=(0.5, 0.7, 0.9, 0.9999))
     fleet = simulate(config, seed=5)[300]
     assert any(fleet.windows.values()), "the seed must give the tiny fleet a fault to learn from"
@@ -66,9 +66,12 @@ def test_the_threshold_is_the_best_by_nab_score_on_the_whole_training_fleet() ->
         settings = {"threshold": threshold, "cooldown_scale": scale}
         return nab_of({300: fleet}, {300: FittedDetector({"300": settings}).params_for(None, 300.0)})
 
-    best = max(nab(t, s) for t in config.thresholds for s in config.cooldown_scales)
-    assert chosen["train_nab_standard"] == pytest.approx(best)
-    assert nab(chosen["threshold"], chosen["cooldown_scale"]) == pytest.approx(best)
+    scores = {(t, s): nab(t, s) for t in config.thresholds for s in config.cooldown_scales}
+    best = max(scores.values())
+    assert nab(chosen["threshold"], chosen["cooldown_scale"]) == pytest.approx(chosen["train_nab_standard"])
+    assert chosen["train_nab_standard"] >= best - INDISTINGUISHABLE_NAB
+    # No higher threshold was within reach of the best: the choice alerts as little as the data allows.
+    assert all(score < best - INDISTINGUISHABLE_NAB for (t, _), score in scores.items() if t > chosen["threshold"])
     assert chosen["threshold"] in config.thresholds and base.threshold != 0  # one setting for the fleet
 
 
