@@ -24,10 +24,9 @@ import psycopg
 from ingest.core.relay import relay_pass
 from ingest.domains import consume_notifications, relay_sources
 from ingest.iot.cassandra_writer import run_writer
-from ingest.iot.fleet import generate_fleet
+from ingest.iot.fleet import fleet_keys, generate_fleet
 from ingest.iot.fleet_feed import feed_fleet, fleet_series
 from ingest.iot.replay import replay_file
-from ingest.iot.traffic_cli import device_keys
 from lakehouse.settings import Settings
 from serving.anomaly.live import run_live_scorer
 from serving.server import settings_environment
@@ -86,7 +85,7 @@ class DeviceNotice:
 def run_iot(settings: Settings, *, devices: int, days: int, seed: int, end: datetime, progress: Progress) -> IotReport:
     """Register the fleet, feed it and the NAB series through the gateway, write and score what came in."""
     fleet = generate_fleet(settings, devices=devices, seed=seed)
-    keys = device_keys(settings, fleet)
+    keys = fleet_keys(settings, fleet)
     series = fleet_series(fleet, days=days, seed=seed, end=end)
     source = settings.shared_data_dir / REPLAY_SERIES
     with running_gateway(settings, progress) as url, httpx.Client(base_url=url, timeout=60) as client:

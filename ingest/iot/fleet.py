@@ -14,6 +14,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
+import psycopg
+
+from ingest.core.unit_of_work import set_actor
 from ingest.iot.commands import (
     ConfigureDevice,
     CreateDeviceModel,
@@ -24,6 +27,7 @@ from ingest.iot.commands import (
     SensorCalibration,
 )
 from ingest.iot.context import IotContext, open_context
+from ingest.iot.registry import rotate_device_key
 from ingest.iot.service import handle
 from lakehouse.settings import Settings
 
@@ -149,3 +153,15 @@ def _install(ctx: IotContext, rollout: str, model_id: str, version: str, device_
         chunk = device_ids[start : start + 1000]
         command = RollOutFirmware(command_id=f"{rollout}-{start}", model_id=model_id, version=version, device_ids=chunk)
         handle(command, ctx, ACTOR)
+
+
+def fleet_keys(settings: Settings, fleet: list[FleetDevice]) -> dict[str, str]:
+    """Each device's key: the one just issued, or a new one for a device registered before (a key is shown only
+    once, so a re-run re-keys the devices it feeds; their old keys stop working)."""
+    keys = {device.device_id: device.key for device in fleet if device.key is not None}
+    with psycopg.connect(settings.postgres_url) as conn, conn.transaction():
+        set_actor(conn, "iot", ACTOR)
+        for device in fleet:
+            if device.key is None:
+                keys[device.device_id] = rotate_device_key(conn, device_id=device.device_id, actor=ACTOR)
+    return keys

@@ -13,8 +13,6 @@ from pathlib import Path
 
 from lakehouse.settings import Settings
 
-ACTOR = "generator"
-
 
 def register_traffic(generators: argparse._SubParsersAction, importers: argparse._SubParsersAction) -> None:
     """Add ``generate iot`` and ``import iot``."""
@@ -41,11 +39,11 @@ def register_traffic(generators: argparse._SubParsersAction, importers: argparse
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
     import httpx
 
-    from ingest.iot.fleet import generate_fleet
+    from ingest.iot.fleet import fleet_keys, generate_fleet
     from ingest.iot.fleet_feed import feed_fleet, fleet_series
 
     fleet = generate_fleet(settings, devices=args.devices, seed=args.seed, sites=args.sites)
-    keys = device_keys(settings, fleet)
+    keys = fleet_keys(settings, fleet)
     if not args.no_relay:
         from ingest.core.relay import relay_pass, sources_in
 
@@ -61,22 +59,6 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
     for fault in series.faults.sort_values(["device_id", "start"]).itertuples():
         print(f"  {fault.device_id} {fault.sensor} {fault.kind}: {fault.start} .. {fault.end}")
     return 0 if not totals.problems else 1
-
-
-def device_keys(settings: Settings, fleet: list) -> dict[str, str]:  # list[FleetDevice]
-    """Each device's key: the one just issued, or a new one for a device registered before."""
-    import psycopg
-
-    from ingest.core.unit_of_work import set_actor
-    from ingest.iot.registry import rotate_device_key
-
-    keys = {device.device_id: device.key for device in fleet if device.key is not None}
-    with psycopg.connect(settings.postgres_url) as conn, conn.transaction():
-        set_actor(conn, "iot", ACTOR)
-        for device in fleet:
-            if device.key is None:
-                keys[device.device_id] = rotate_device_key(conn, device_id=device.device_id, actor=ACTOR)
-    return keys
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
