@@ -4,8 +4,8 @@ logged and registered in MLflow, promoted by the champion gate (NAB standard sco
 from dagster import Config, MaterializeResult, MetadataValue, asset
 
 from assets.core.keys import table_key
+from assets.core.mlflow_links import run_url
 from assets.resources import LakehouseResource
-from lakehouse.settings import Settings
 
 MODEL = "anomaly"
 TRAINING_FLEET = table_key(MODEL, "features", "training_fleet")
@@ -78,8 +78,3 @@ def anomaly_detector(context, config: AnomalyTrainingConfig, lakehouse: Lakehous
             "mlflow_ui": MetadataValue.url(run_url(settings, result.run_id)),
         }
     )
-
-
-def run_url(settings: Settings, run_id: str) -> str:
-    """The run's page in the MLflow UI that ``settings`` names."""
-    return f"{settings.mlflow_ui_url.rstrip('/')}/#/experiments/runs/{run_id}"

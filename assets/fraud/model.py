@@ -3,11 +3,11 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.core.keys import table_key
+from assets.core.mlflow_links import run_url
 from assets.fraud.features import MODEL, TRAINING_SET
 from assets.resources import LakehouseResource
 from features.fraud.training_set import training_set_path
 from features.pinned import read_pinned, table_versions
-from lakehouse.settings import Settings
 
 CLASSIFIER = table_key(MODEL, "models", "classifier")
 
@@ -39,8 +39,3 @@ def fraud_classifier(context: AssetExecutionContext, lakehouse: LakehouseResourc
             "mlflow_ui": MetadataValue.url(run_url(settings, outcome.run_id)),
         }
     )
-
-
-def run_url(settings: Settings, run_id: str) -> str:
-    """The run's page in the MLflow UI that ``settings`` names."""
-    return f"{settings.mlflow_ui_url.rstrip('/')}/#/experiments/runs/{run_id}"

@@ -4,8 +4,8 @@ classifier, logged and registered in MLflow, promoted by the champion gate."""
 from dagster import Config, MaterializeResult, MetadataValue, asset
 
 from assets.core.keys import table_key
+from assets.core.mlflow_links import run_url
 from assets.resources import LakehouseResource
-from lakehouse.settings import Settings
 from models.sentiment import QUICK_SAMPLE
 
 MODEL = "sentiment"
@@ -69,8 +69,3 @@ def sentiment_classifier(context, config: SentimentTrainingConfig, lakehouse: La
             "mlflow_ui": MetadataValue.url(run_url(settings, outcome.run_id)),
         }
     )
-
-
-def run_url(settings: Settings, run_id: str) -> str:
-    """The run's page in the MLflow UI that ``settings`` names."""
-    return f"{settings.mlflow_ui_url.rstrip('/')}/#/experiments/runs/{run_id}"
