@@ -8,6 +8,7 @@ consumers to choke on. Each domain has its own ``<domain>.outbox`` table (`lakeh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,3 +76,24 @@ def append(conn: psycopg.Connection, domain: str, events: list[OutboxEvent]) -> 
     with conn.cursor() as cursor:
         cursor.executemany(sql.SQL(INSERT).format(outbox_table(domain)), rows)
     return tuple(event.event_id for event in events)
+
+
+def events_cte(domain: str, events: Sequence[OutboxEvent], only_if: str) -> tuple[sql.Composed, dict[str, Any]]:
+    """``events`` as an ``outbox AS (INSERT ...)`` part of a ``WITH`` statement, inserted only when the CTE named
+    ``only_if`` returned a row; its params are named ``outbox_*`` (arrays, one element per event)."""
+    columns = {
+        "outbox_event_id": ([e.event_id for e in events], "uuid"),
+        "outbox_topic": ([e.topic for e in events], "text"),
+        "outbox_key": ([e.key for e in events], "text"),
+        "outbox_type": ([e.envelope.type for e in events], "text"),
+        "outbox_version": ([e.envelope.version for e in events], "int"),
+        "outbox_envelope": ([e.text for e in events], "text"),
+    }
+    arrays = sql.SQL(", ").join(
+        sql.SQL("%({})s::{}[]").format(sql.SQL(name), sql.SQL(kind)) for name, (_, kind) in columns.items()
+    )
+    statement = sql.SQL(
+        """outbox AS (INSERT INTO {} (event_id, topic, message_key, event_type, event_version, envelope)
+        SELECT * FROM unnest({}) WHERE EXISTS (SELECT FROM {}))"""
+    ).format(outbox_table(domain), arrays, sql.Identifier(only_if))
+    return statement, {name: values for name, (values, _) in columns.items()}

@@ -7,10 +7,10 @@ and its outbox events commit together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from ingest.core.idempotency import is_replay
+from ingest.core.outbox import OutboxEvent, events_cte
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,39 @@ def replayed(
     if stored is None or not is_replay(stored[0], command, f"{resource} {key}"):
         return None
     return result(resource, key, "unchanged", stored[1])
+
+
+@dataclass(frozen=True)
+class CreateWrites:
+    """The rows a creating command writes, as parts of one ``WITH`` statement with named (``%(name)s``) params.
+
+    ``created`` is an ``INSERT ... ON CONFLICT DO NOTHING RETURNING <key>``; each of ``dependents`` inserts only
+    ``FROM created`` (e.g. an order's lines), so nothing is written when the key already existed.
+    """
+
+    created: sql.Composable
+    dependents: Sequence[sql.Composable] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def create_once(pool: ConnectionPool, domain: str, writes: CreateWrites, events: Sequence[OutboxEvent]) -> bool:
+    """Create a resource, its dependent rows and its outbox events in one statement and one round trip.
+
+    The hot path of a creating command: one statement is one transaction (autocommit), so the rows and their
+    events commit together or not at all, without a BEGIN or COMMIT of their own; the events are inserted only if
+    the resource was. True when it was new; False when its key existed (a replay or a conflict: the caller then
+    reads the stored command). No lock on the id is needed: a concurrent retry's insert waits on the key until the
+    original commits, then inserts nothing. The audit trail names ``actor`` through the rows' ``created_by`` (the
+    kit's trigger falls back to it when no actor is set), which ``writes.created`` must fill.
+    """
+    parts = [sql.SQL("created AS ({})").format(writes.created)]
+    parts += [sql.SQL("dependent_{} AS ({})").format(sql.SQL(str(n)), part) for n, part in enumerate(writes.dependents)]
+    outbox_part, outbox_params = events_cte(domain, events, only_if="created")
+    statement = sql.SQL("WITH {}, {} SELECT count(*) FROM created").format(sql.SQL(", ").join(parts), outbox_part)
+    with pool.connection() as conn:
+        conn.autocommit = True
+        try:
+            row = conn.execute(statement, {**writes.params, **outbox_params}).fetchone()
+        finally:
+            conn.autocommit = False
+    return bool(row and row[0])

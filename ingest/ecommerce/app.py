@@ -45,7 +45,7 @@ from ingest.ecommerce.commands import (
 from ingest.ecommerce.context import EcommerceContext, open_context
 from ingest.ecommerce.projections import OrdersByCustomer, open_orders_by_customer
 from ingest.ecommerce.service import handle
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, load_settings
 
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Actor = Annotated[str | None, Header(alias="X-Actor", max_length=64, description="who acts (audit log)")]
@@ -143,3 +143,13 @@ def add_read_routes(app: FastAPI) -> None:
         except Exception as error:  # any store failure means "not ready"; say which one
             return JSONResponse({"status": "unavailable", "detail": f"{type(error).__name__}: {error}"}, 503)
         return JSONResponse({"status": "ok"})
+
+
+def app_from_environment() -> FastAPI:
+    """The app scoring new orders, configured from ``LAKEHOUSE_*`` variables: what each uvicorn worker builds."""
+    return create_app(load_settings(), fraud_scoring=True)
+
+
+def unscored_app_from_environment() -> FastAPI:
+    """The same without fraud scoring (``--no-fraud-scoring``)."""
+    return create_app(load_settings())

@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_false",
         help="do not score new orders (by default each is scored by the service at LAKEHOUSE_FRAUD_SERVICE_URL)",
     )
+    serve.add_argument("--workers", type=int, default=1, help="processes (PostgreSQL commits overlap across them)")
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -38,5 +39,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from ingest.ecommerce.app import create_app
 
+    if args.workers > 1:  # each worker process builds its own app from the LAKEHOUSE_* environment
+        factory = "app_from_environment" if args.fraud_scoring else "unscored_app_from_environment"
+        uvicorn.run(
+            f"ingest.ecommerce.app:{factory}",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+        )
+        return 0
     uvicorn.run(create_app(settings, fraud_scoring=args.fraud_scoring), host=args.host, port=args.port)
     return 0

@@ -19,6 +19,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from ingest.ecommerce.catalog import COLLECTION
+from ingest.ecommerce.known_products import KnownProducts
 from lakehouse.settings import Settings
 
 
@@ -35,6 +36,8 @@ class FraudScoring:
 class EcommerceContext:
     pool: ConnectionPool
     products: Collection
+    # Product ids seen in the catalog (never removed, so never stale); shared by copies made with another actor.
+    known_products: KnownProducts
     # Recorded as created_by/updated_by and in the audit log: "api", "generator", "importer:<file>", ...
     actor: str = "system"
     # None: placed orders are not scored (generated and imported history, tools, most tests).
@@ -51,7 +54,8 @@ def open_context(
     try:
         pool.open(wait=True, timeout=30)
         fraud = None if fraud_client is None else FraudScoring(settings, fraud_client)
-        yield EcommerceContext(pool, mongo[settings.mongo_database][COLLECTION], actor, fraud)
+        products = mongo[settings.mongo_database][COLLECTION]
+        yield EcommerceContext(pool, products, KnownProducts(products), actor, fraud)
     finally:
         if fraud_client is not None:
             fraud_client.close()

@@ -9,8 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
+from ingest.core.unit_of_work import CreateWrites
 from ingest.ecommerce.commands import PlaceOrder
 
 
@@ -27,27 +29,40 @@ def card_fingerprint(card_number: str) -> str:
     return hashlib.sha256(card_number.encode()).hexdigest()
 
 
-def insert_order(
-    conn: psycopg.Connection, command: PlaceOrder, placed_at: datetime, fingerprint: str, actor: str
-) -> None:
-    conn.execute(
-        """INSERT INTO ecommerce.orders (order_id, customer_id, merchant_id, terminal_id, card_last4,
-        card_fingerprint, amount, currency, status, placed_at, command_fingerprint, created_by, updated_by)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'placed', %s, %s, %s, %s)""",
-        (command.order_id, command.customer_id, command.merchant_id, command.terminal_id, command.card_number[-4:])
-        + (card_fingerprint(command.card_number), command.amount, command.currency, placed_at, fingerprint)
-        + (actor, actor),
-    )
-    rows = [
-        (command.order_id, n, line.product_id, line.category, line.quantity, line.unit_price, actor, actor)
-        for n, line in enumerate(command.lines)
-    ]
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            """INSERT INTO ecommerce.order_lines (order_id, line_no, product_id, category, quantity, unit_price,
-            created_by, updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-            rows,
-        )
+NEW_ORDER = sql.SQL(
+    """INSERT INTO ecommerce.orders (order_id, customer_id, merchant_id, terminal_id, card_last4, card_fingerprint,
+    amount, currency, status, placed_at, command_fingerprint, created_by, updated_by)
+    VALUES (%(order_id)s, %(customer_id)s, %(merchant_id)s, %(terminal_id)s, %(card_last4)s, %(card_fingerprint)s,
+    %(amount)s, %(currency)s, 'placed', %(placed_at)s, %(command_fingerprint)s, %(actor)s, %(actor)s)
+    ON CONFLICT (order_id) DO NOTHING RETURNING order_id"""
+)
+NEW_ORDER_LINES = sql.SQL(
+    """INSERT INTO ecommerce.order_lines (order_id, line_no, product_id, category, quantity, unit_price,
+    created_by, updated_by)
+    SELECT created.order_id, line.*, %(actor)s, %(actor)s FROM created,
+    unnest(%(line_no)s::int[], %(product_id)s::text[], %(category)s::text[], %(quantity)s::int[],
+    %(unit_price)s::numeric[]) AS line"""
+)
+
+
+def new_order_writes(command: PlaceOrder, placed_at: datetime, fingerprint: str, actor: str) -> CreateWrites:
+    """The order and its lines as the kit's one-statement create (`unit_of_work.create_once`)."""
+    lines = command.lines
+    params = {
+        **command.model_dump(include={"order_id", "customer_id", "merchant_id", "terminal_id", "currency"}),
+        "card_last4": command.card_number[-4:],
+        "card_fingerprint": card_fingerprint(command.card_number),
+        "amount": command.amount,
+        "placed_at": placed_at,
+        "command_fingerprint": fingerprint,
+        "actor": actor,
+        "line_no": list(range(len(lines))),
+        "product_id": [line.product_id for line in lines],
+        "category": [line.category for line in lines],
+        "quantity": [line.quantity for line in lines],
+        "unit_price": [line.unit_price for line in lines],
+    }
+    return CreateWrites(NEW_ORDER, [NEW_ORDER_LINES], params)
 
 
 def lock_order(conn: psycopg.Connection, order_id: str) -> OrderRow | None:

@@ -15,6 +15,7 @@ import psycopg
 from ingest.core import outbox
 from ingest.core.errors import Conflict, InvalidCommand, NotFound
 from ingest.core.idempotency import as_utc, fingerprint
+from ingest.core.unit_of_work import create_once
 from ingest.ecommerce import fraud_check, order_store
 from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder
 from ingest.ecommerce.context import EcommerceContext
@@ -32,8 +33,7 @@ from ingest.ecommerce.unit_of_work import (
     Accepted,
     FraudVerdict,
     replayed,
-    require_customer,
-    require_products,
+    require_listed,
     transaction,
 )
 
@@ -59,25 +59,33 @@ def place_order(command: PlaceOrder, ctx: EcommerceContext) -> Accepted:
 
 
 def record_order(command: PlaceOrder, placed_at: datetime, ctx: EcommerceContext) -> Accepted:
+    """Store a new order with its lines and ``order.placed`` event in one round trip; a replay returns the
+    original's result (with its recorded fraud verdict where scoring is on)."""
+    if command.amount <= 0:
+        raise InvalidCommand("lines: the order total (quantity x unit_price) must be positive")
+    require_listed(ctx, [line.product_id for line in command.lines])
+    payload = OrderPlacedV1(
+        **command.model_dump(exclude={"lines", "placed_at"}),
+        amount=command.amount,
+        lines=[OrderLineV1(**line.model_dump()) for line in command.lines],
+        placed_at=placed_at,
+    )
+    event = build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
+    writes = order_store.new_order_writes(command, placed_at, fingerprint(command), ctx.actor)
+    try:
+        created = create_once(ctx.pool, DOMAIN, writes, [event])
+    except psycopg.errors.ForeignKeyViolation as error:
+        # The only reference an order row holds: its customer (the lines' one is the order just inserted).
+        raise NotFound(f"customer_id: customer {command.customer_id!r} does not exist (register it first)") from error
+    if created:
+        return Accepted("order", command.order_id, "created", 1, (event.event_id,))
     with transaction(ctx, "order", command.order_id) as conn:
-        if (earlier := replayed(conn, "orders", "order_id", command, "order")) is not None:
-            if ctx.fraud is None:
-                return earlier
-            return replace(earlier, fraud=fraud_check.stored_verdict(conn, command.order_id))
-        if command.amount <= 0:
-            raise InvalidCommand("lines: the order total (quantity x unit_price) must be positive")
-        require_customer(conn, command.customer_id)
-        require_products(ctx, [line.product_id for line in command.lines])
-        order_store.insert_order(conn, command, placed_at, fingerprint(command), ctx.actor)
-        payload = OrderPlacedV1(
-            **command.model_dump(exclude={"lines", "placed_at"}),
-            amount=command.amount,
-            lines=[OrderLineV1(**line.model_dump()) for line in command.lines],
-            placed_at=placed_at,
+        earlier = replayed(conn, "orders", "order_id", command, "order")
+        if earlier is None:  # unreachable: the key existed a moment ago and orders are never deleted
+            raise Conflict(f"order {command.order_id!r} exists but could not be read back; retry the command")
+        return (
+            earlier if ctx.fraud is None else replace(earlier, fraud=fraud_check.stored_verdict(conn, command.order_id))
         )
-        event = build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
-        event_ids = outbox.append(conn, DOMAIN, [event])
-    return Accepted("order", command.order_id, "created", 1, event_ids)
 
 
 def act_on_fraud_verdict(accepted: Accepted, verdict: FraudVerdict, ctx: EcommerceContext) -> Accepted:

@@ -58,3 +58,10 @@ def require_products(ctx: EcommerceContext, product_ids: list[str]) -> dict[str,
     if missing:
         raise NotFound(f"product_id: product(s) {', '.join(map(repr, missing))} not in the catalog")
     return found
+
+
+def require_listed(ctx: EcommerceContext, product_ids: list[str]) -> None:
+    """Every product exists in the catalog (an order's check: its lines carry their prices)."""
+    missing = ctx.known_products.missing(product_ids)
+    if missing:
+        raise NotFound(f"product_id: product(s) {', '.join(map(repr, missing))} not in the catalog")

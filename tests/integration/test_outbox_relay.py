@@ -9,18 +9,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from psycopg import sql
 from pymongo import MongoClient, monitoring
 
-from ingest.core import outbox
 from ingest.core.errors import NotFound
 from ingest.core.relay import open_relay, relay_once
 from ingest.domains import storage_declarations
-from ingest.ecommerce import catalog
+from ingest.ecommerce import catalog, order_store
 from ingest.ecommerce.commands import OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import EcommerceContext, open_context
 from ingest.ecommerce.contract import ORDERS_TOPIC, PRODUCTS_TOPIC, ProductUpsertedV1, build_event
@@ -224,15 +226,16 @@ def test_a_refused_or_rolled_back_command_leaves_no_outbox_row(
     with pytest.raises(NotFound, match="customer_id"):
         handle(unknown_customer, ctx)
 
-    real_append = outbox.append
+    real_writes = order_store.new_order_writes
 
-    def append_then_fail(conn, domain, events):  # the rows are written, then the transaction dies
-        real_append(conn, domain, events)
-        raise RuntimeError("forced rollback after the outbox insert")
+    def writes_then_fail(*args, **kwargs):  # the order row is written, then its statement (and transaction) dies
+        writes = real_writes(*args, **kwargs)
+        failing = sql.SQL("INSERT INTO ecommerce.order_lines SELECT * FROM ecommerce.order_lines WHERE 1 / 0 = 1")
+        return replace(writes, dependents=[*writes.dependents, failing])
 
-    monkeypatch.setattr(outbox, "append", append_then_fail)
+    monkeypatch.setattr(order_store, "new_order_writes", writes_then_fail)
     rolled_back = unknown_customer.model_copy(update={"order_id": f"o-{unique_name}-b", "customer_id": shop[0]})
-    with pytest.raises(RuntimeError, match="forced rollback"):
+    with pytest.raises(psycopg.errors.DivisionByZero):
         handle(rolled_back, ctx)
 
     order_ids = [f"o-{unique_name}-a", f"o-{unique_name}-b"]
