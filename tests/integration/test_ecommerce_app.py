@@ -192,3 +192,25 @@ def test_the_audit_log_records_every_change_and_refuses_edits(
             conn.execute("UPDATE ecommerce.audit_log SET actor = 'mallory' WHERE row_key = %s", (shop["order"],))
         stored = conn.execute("SELECT amount FROM ecommerce.orders WHERE order_id = %s", (shop["order"],)).fetchone()
     assert stored[0] == Decimal("37.50")
+
+
+def test_an_order_for_a_product_not_yet_in_the_catalog_is_refused_until_the_product_exists(
+    client: TestClient, ids: dict[str, str]
+) -> None:
+    # The order path remembers product ids it has found; a product missing a moment ago must not be remembered.
+    assert client.post("/customers", json=customer_body(ids)).status_code == 201
+    refused = client.post("/orders", json=order_body(ids))
+    assert refused.status_code == 404
+    assert ids["product"] in refused.json()["detail"] and "product_id" in refused.json()["detail"]
+    product = {"sku": f"sku-{ids['product']}", "name": "SICP", "category": "books", "merchant_id": "m-7"}
+    assert client.put(f"/products/{ids['product']}", json=product | {"price": "12.50"}).status_code == 201
+    assert client.post("/orders", json=order_body(ids)).status_code == 201
+    assert client.post("/orders", json=order_body(ids, order_id=f"{ids['order']}-2")).status_code == 201
+
+
+def test_an_order_of_an_unknown_customer_is_refused_and_leaves_nothing(
+    client: TestClient, shop: dict[str, str]
+) -> None:
+    refused = client.post("/orders", json=order_body(shop, customer_id=f"ghost-{shop['customer']}"))
+    assert refused.status_code == 404 and "customer_id" in refused.json()["detail"]
+    assert client.get(f"/orders/{shop['order']}").status_code == 404
