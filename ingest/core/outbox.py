@@ -50,8 +50,11 @@ def build_event(
     ``key`` is the aggregate id: Kafka keeps one key's events in one partition, in order.
     """
     model = contract.schema_for(event_type, version)
-    raw = payload.model_dump() if isinstance(payload, EventPayload) else payload
-    validated = model.model_validate(raw)
+    # An instance of the contract's own model was validated when it was built; anything else is validated here.
+    if type(payload) is model:
+        validated = payload
+    else:
+        validated = model.model_validate(payload.model_dump() if isinstance(payload, EventPayload) else payload)
     envelope = EventEnvelope(
         type=event_type,
         version=version,
