@@ -68,7 +68,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.main_job import run_main_job
 
     sizes = {"orders": args.orders, "messages": args.messages, "posts": args.posts, "devices": args.devices}
-    report = run_main_job(settings, **sizes, days=args.days, seed=args.seed)
+    report = run_main_job(settings, **sizes, days=args.days, seed=args.seed, retrain=args.retrain)
     print(f"\nMain job finished in {report.seconds:.0f}s")
     print(f"  {report.traffic.describe()}")
     for line in report.community:
@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--devices", type=int, default=12, help="IoT devices to simulate")
     run.add_argument("--days", type=int, default=3, help="days of telemetry per simulated device")
     run.add_argument("--seed", type=int, default=42)
+    run.add_argument(
+        "--retrain", action="store_true", help="train the sentiment and anomaly models even if champions exist"
+    )
     run.set_defaults(handler=cmd_run)
 
     register_domains(commands)

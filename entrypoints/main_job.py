@@ -34,6 +34,8 @@ from entrypoints.community_demo import (
 from entrypoints.fraud_demo import DemoOrder, place_demo_orders
 from entrypoints.instances import dagster_command, dagster_environment
 from entrypoints.iot_demo import DeviceNotice, IotReport, device_notices, run_iot
+from entrypoints.model_reuse import REUSABLE, registered_champions
+from entrypoints.phases import PhaseClock
 from ingest.core.relay import relay_pass
 from ingest.domains import DOMAINS, consume_notifications, relay_sources, storage_declarations
 from ingest.ecommerce.fraud_patterns import FraudConfig
@@ -126,49 +128,69 @@ def run_main_job(
     seed: int = 42,
     progress: Progress = print,
     now: datetime | None = None,
+    retrain: bool = False,
 ) -> MainJobReport:
     """``now`` ends the simulated e-commerce and telemetry windows (default: the start of this hour, so re-runs
-    within it replay the same orders and readings)."""
+    within it replay the same orders and readings). The sentiment and anomaly champions of an earlier run are
+    served again unless ``retrain`` (`entrypoints/model_reuse.py`)."""
     started = time.monotonic()
     config = traffic_config(orders, seed, now)
     indent = lambda line: progress(f"      {line}")  # noqa: E731
-    progress("[1/11] local stack")
+    phases = PhaseClock(progress)
+    phases.start("[1/11] local stack")
     Stack(settings).up(progress=indent)
-    progress("[2/11] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics, NATS streams)")
+    phases.start(
+        "[2/11] storage bootstrap (PostgreSQL schemas and tables, Cassandra, MongoDB, Kafka topics, NATS streams)"
+    )
     apply_all(settings, storage_declarations(), progress=indent)
-    progress("[3/11] sentiment and anomaly models: Dagster trains them (MLflow, champion gate), BentoML serves them")
-    materialize_assets(settings, indent, f"group:{SENTIMENT_GROUP} or group:{ANOMALY_GROUP}", "models")
+    phases.start(
+        "[3/11] sentiment and anomaly models: Dagster trains them (MLflow, champion gate), BentoML serves them"
+    )
+    champions = {} if retrain else registered_champions(settings)
+    if len(champions) == len(REUSABLE):
+        found = ", ".join(f"{name} v{version}" for name, version in champions.items())
+        indent(f"reusing the champions an earlier run registered ({found}); `lakehouse run --retrain` trains again")
+    else:
+        materialize_assets(settings, indent, f"group:{SENTIMENT_GROUP} or group:{ANOMALY_GROUP}", "models")
     sentiment_version, sentiment_url = serve_sentiment(settings, indent)
     anomaly_version, anomaly_url = serve_anomaly(settings, indent)
-    progress(f"[4/11] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
+    phases.start(f"[4/11] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
     with app_sink(settings, actor="main-job") as sink:
         traffic = generate(config, sink, indent)
     indent(traffic.describe())
-    progress(f"[5/11] generating {messages} chat messages and {posts} social posts from real labelled sentences")
+    phases.start(f"[5/11] generating {messages} chat messages and {posts} social posts from real labelled sentences")
     community = generate_community(settings, messages=messages, posts=posts, seed=seed, progress=indent)
     for line in community:
         indent(line)
-    progress(f"[6/11] IoT: {devices} simulated devices and a real NAB series through the telemetry gateway")
+    phases.start(f"[6/11] IoT: {devices} simulated devices and a real NAB series through the telemetry gateway")
     iot = run_iot(settings, devices=devices, days=days, seed=seed, end=config.window_end(), progress=indent)
     for line in iot.lines():
         indent(line)
-    progress("[7/11] outbox relay → Kafka and NATS, moderation of the queued content, notifications between domains")
+    phases.start(
+        "[7/11] outbox relay → Kafka and NATS, moderation of the queued content, notifications between domains"
+    )
     published = relay_all(settings)
     moderated = moderate_backlog(settings, indent)
     published += settle(settings)
     indent(f"published {published} events; moderated {', '.join(f'{n} {d}' for d, n in moderated.items())}")
-    progress("[8/11] materialising the other Dagster assets: bronze → silver (checks) → gold, telemetry, fraud model")
+    phases.start(
+        "[8/11] materialising the other Dagster assets: bronze → silver (checks) → gold, telemetry, fraud model"
+    )
     materialize_assets(settings, indent, f"not group:{SENTIMENT_GROUP} and not group:{ANOMALY_GROUP}", "dagster")
-    progress("[9/11] reading the lake back")
+    phases.start("[9/11] reading the lake back")
     tables, quarantine = read_lake_back(spark_session(settings, app_name="lakehouse-main-job"), settings)
-    progress("[10/11] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")
+    phases.start("[10/11] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")
     champion, url = serve_champion(settings, indent)
     demos = place_demo_orders(settings, config)
-    progress("[11/11] chat messages moderated live; held orders and device alerts told in chat (NATS)")
+    phases.start("[11/11] chat messages moderated live; held orders and device alerts told in chat (NATS)")
     live = moderate_live_messages(settings)
     notices = support_notices(settings, sorted({demo.customer_id for demo in demos if demo.decision != "approve"}))
     devices_told = device_notices(settings, iot.replay_device)
     settle(settings)  # what the demos set moving (flag notices, trust changes) reaches Kafka now, not next run
+    phases.finish()
+    progress("seconds per step:")
+    for line in phases.summary():
+        indent(line)
     return MainJobReport(
         traffic,
         published,

@@ -70,7 +70,9 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     lines: list[str] = []
     sizes = {"orders": ORDERS, "messages": MESSAGES, "posts": POSTS, "devices": DEVICES, "days": DAYS}
     try:
-        first = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
+        # The first run trains the sentiment and anomaly models whatever earlier tests registered; the second
+        # serves the champions it finds, as a person's re-run does.
+        first = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now, retrain=True)
         second = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
     finally:
         # The main job leaves both services running for a person to try.
@@ -96,6 +98,9 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     assert all(demo.status_code == 201 for demo in first.demo_orders)
     assert second.rows("gold", "ecommerce_daily_sales_by_category") > 0
     assert any(line.startswith("[8/11] materialising the other Dagster assets") for line in lines)
+    reused = [line for line in lines if "reusing the champions an earlier run registered" in line]
+    assert len(reused) == 1 and f"sentiment v{first.sentiment_version}" in reused[0]
+    assert (second.sentiment_version, second.anomaly_version) == (first.sentiment_version, first.anomaly_version)
 
     # Chat and social: generated content moderated in bulk by the served champion, then gold from it.
     assert first.sentiment_version is not None and first.moderated["chat"] > 0 and first.moderated["social"] > 0
