@@ -1,5 +1,5 @@
 """`lakehouse ecommerce serve|relay`, `lakehouse generate|import ecommerce`: the HTTP app, the kit's outbox relay,
-the traffic generator and the importer as commands.
+the traffic generator and the importer (bulk by default) as commands.
 
 Wired into the top-level command line by the domain registry (``register`` and ``register_traffic``); handlers
 follow its convention ``handler(settings, args) -> exit code``.
@@ -11,10 +11,12 @@ import argparse
 
 from ingest.core.cli import domain_commands
 from ingest.core.relay import sources_in
+from ingest.ecommerce.traffic_cli import _relay as relay_after_import
 from ingest.ecommerce.traffic_cli import register_traffic
+from ingest.ecommerce.transaction_rows import ImportOptions
 from lakehouse.settings import Settings
 
-__all__ = ["register", "register_traffic"]
+__all__ = ["cmd_bulk_import", "register", "register_traffic"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,3 +54,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     uvicorn.run(create_app(settings, fraud_scoring=args.fraud_scoring), host=args.host, port=args.port)
     return 0
+
+
+def cmd_bulk_import(settings: Settings, args: argparse.Namespace, options: ImportOptions) -> int:
+    """`lakehouse import ecommerce FILE`: the bulk path (see ``bulk_import.py``), then one relay pass."""
+    from ingest.ecommerce.bulk_import import bulk_import_csv
+    from ingest.ecommerce.context import open_context
+
+    with open_context(settings, actor="importer") as ctx:
+        summary = bulk_import_csv(args.csv, ctx, print, options, batch_rows=args.batch_rows)
+    print(summary.describe())
+    return relay_after_import(settings, args.no_relay)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,20 +105,9 @@ def import_csv(
     path = Path(path)
     options = replace(options or ImportOptions(), **({"mapping": mapping} if mapping else {}))
     summary = ImportSummary(rejects_path=options.rejects_path or path.with_name(f"{path.stem}.rejects.csv"))
-    in_order = _is_time_ordered(path, options.mapping)
     meter = ProgressMeter(progress, every=options.progress_every)
-    with path.open(newline="", encoding="utf-8-sig") as source, summary.rejects_path.open("w", newline="") as out:
-        reader, rejects = csv.reader(source), csv.writer(out)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path}: empty file, expected a header line")
-        columns = resolve_columns(header, options.mapping)
-        rejects.writerow(["_line", "_reason", *header])
+    with parsed_history(path, options, summary) as parsed:
         shop = _Shop(sink, summary, options.country)
-        parsed = _parse_rows(reader, header, columns, options, summary, rejects)
-        if not in_order:
-            summary.sorted_in_memory = True
-            parsed = iter(sorted(parsed, key=lambda row: (row[1].placed_at, row[0])))
         for _, tx, commands in parsed:
             shop.add(tx, commands)
             meter.update(summary.rows, lambda: _progress_line(summary, meter))
@@ -126,6 +116,25 @@ def import_csv(
     summary.elapsed_seconds = meter.elapsed()
     meter.finish(lambda: _progress_line(summary, meter))
     return summary
+
+
+@contextmanager
+def parsed_history(path: Path, options: ImportOptions, summary: ImportSummary) -> Iterator[Iterator[Parsed]]:
+    """The file's good rows in time order, with their line numbers; each bad one is counted in ``summary`` and
+    written to its rejects file as the rows are read (a file already in time order is streamed, not loaded)."""
+    in_order = _is_time_ordered(path, options.mapping)
+    with path.open(newline="", encoding="utf-8-sig") as source, summary.rejects_path.open("w", newline="") as out:
+        reader, rejects = csv.reader(source), csv.writer(out)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path}: empty file, expected a header line")
+        columns = resolve_columns(header, options.mapping)
+        rejects.writerow(["_line", "_reason", *header])
+        parsed = _parse_rows(reader, header, columns, options, summary, rejects)
+        if not in_order:
+            summary.sorted_in_memory = True
+            parsed = iter(sorted(parsed, key=lambda row: (row[1].placed_at, row[0])))
+        yield parsed
 
 
 class _Shop:

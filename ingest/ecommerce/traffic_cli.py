@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def register_traffic(generate: argparse._SubParsersAction, importer: argparse._S
     parser.add_argument("--chargeback-delay-days", type=float, default=7.0)
     parser.add_argument("--id-prefix", default="")
     parser.add_argument("--no-relay", action="store_true")
+    parser.add_argument("--batch-rows", type=int, default=5000, help="rows per transaction of the bulk path")
+    parser.add_argument("--per-command", action="store_true", help="one transaction per command (the slow path)")
     parser.set_defaults(handler=cmd_import)
 
 
@@ -80,6 +83,10 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         country=args.country, chargeback_delay_days=args.chargeback_delay_days, id_prefix=args.id_prefix
     )
     mapping = ColumnMapping.parse(args.mapping) if args.mapping else None
+    if not args.per_command:
+        from ingest.ecommerce.cli import cmd_bulk_import  # imports this module: resolved at call time
+
+        return cmd_bulk_import(settings, args, replace(options, **({"mapping": mapping} if mapping else {})))
     with app_sink(settings, actor="importer") as sink:
         summary = import_csv(args.csv, mapping, sink, print, options)
     print(summary.describe())
@@ -88,7 +95,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def _relay(settings: Settings, skip: bool) -> int:
     if not skip:
-        from ingest.ecommerce.relay import relay_pass
+        from ingest.core.relay import relay_pass, sources_in
 
-        print(f"relay: published {relay_pass(settings)} events to Kafka")
+        published = relay_pass(settings, sources_in("ingest.ecommerce.relay"))
+        print(f"relay: published {published} events to Kafka")
     return 0

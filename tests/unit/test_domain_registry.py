@@ -18,14 +18,24 @@ def test_the_kit_is_bootstrapped_before_every_domain_each_with_its_own_versions(
     declarations = storage_declarations()
     assert [d.domain for d in declarations] == ["kit", *DOMAINS]
     kit_postgres = discover(declarations[0].folder("postgres"), "sql", "postgres")
-    assert [m.label for m in kit_postgres] == ["0001_audit_and_outbox", "0002_moderation", "0003_inbox"]
+    assert [m.label for m in kit_postgres] == [
+        "0001_audit_and_outbox",
+        "0002_moderation",
+        "0003_inbox",
+        "0004_audit_inserts_by_statement",
+    ]
     assert declarations[0].folder("cassandra") is None and declarations[0].topics == ()
 
 
 def test_ecommerce_creates_its_own_schema_with_the_kits_audit_trail_and_outbox() -> None:
     storage = contract("ecommerce").storage
-    first, second = discover(storage.folder("postgres"), "sql", "postgres")
-    assert (first.label, second.label) == ("0001_ecommerce", "0002_fraud_decisions")
+    first, *later = discover(storage.folder("postgres"), "sql", "postgres")
+    assert [m.label for m in [first, *later]] == [
+        "0001_ecommerce",
+        "0002_fraud_decisions",
+        "0003_import_checkpoints",
+        "0004_audit_inserts_by_statement",
+    ]
     assert "CREATE SCHEMA IF NOT EXISTS ecommerce;" in first.text
     assert "SELECT lakehouse_kit.create_outbox('ecommerce');" in first.text
     assert "SELECT lakehouse_kit.audit_table('ecommerce', 'orders', 'order_id');" in first.text
