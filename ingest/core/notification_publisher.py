@@ -42,6 +42,9 @@ def notifications_in(texts: Sequence[str], event_types: frozenset[str]) -> list[
     """The envelopes among ``texts`` whose type is in ``event_types``, as JetStream messages."""
     found = []
     for text in texts:
+        # Most events are not notifications: a substring test (the type is in the text verbatim) spares parsing them.
+        if not any(event_type in text for event_type in event_types):
+            continue
         envelope = json.loads(text)
         if envelope["type"] in event_types:
             event_type = envelope["type"]

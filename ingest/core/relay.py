@@ -2,14 +2,19 @@
 never lost.
 
 One pass (`relay_once`) locks a batch of unsent rows of ``<domain>.outbox`` (``FOR UPDATE SKIP LOCKED``, by id,
-so parallel relays take different rows), sends each envelope text with the idempotent producer (acks=all), waits
-for every ack, hands the published envelopes to the domain's projections (e.g. a Cassandra read model), and only
-then sets ``sent_at`` and commits. Killed before the commit, the rows stay unsent and the next pass publishes them
-again: downstream removes the duplicates by event id. A rolled-back business transaction never wrote its outbox
-rows, so nothing of it is published. Events the domain's contract lists as ``notifications`` also go to NATS
-JetStream (`notification_publisher.py`) once Kafka acked them and before they are marked sent. Stores without
-transactions across documents (MongoDB) keep an event inside the document it describes; such a domain adds a
-`DocumentEvents` source, drained the same way.
+so parallel relays take different rows) and hands the whole batch to the idempotent producer (acks=all) without
+waiting, so it packs many records per request (`relay_producer.py`). While the broker works, the domain's
+projections (e.g. a Cassandra read model) are fed the batch: its rows are committed facts, and projections are
+idempotent, so projecting a row whose send then fails is harmless (the next pass projects it again). Once every
+message is acknowledged or failed, the acknowledged ones are marked sent in one statement and the transaction
+commits. A failed message stays unsent, and so does every later message of its key in the batch, so a retry
+cannot put a key's events out of order in the relay's log of what is done; the pass then raises `PublishError`.
+Killed before the commit, the rows stay unsent and the next pass publishes them again: downstream removes the
+duplicates by event id. A rolled-back business transaction never wrote its outbox rows, so nothing of it is
+published. Events the domain's contract lists as ``notifications`` also go to NATS JetStream
+(`notification_publisher.py`) once Kafka acked them and before they are marked sent. Stores without transactions
+across documents (MongoDB) keep an event inside the document it describes; such a domain adds a `DocumentEvents`
+source, drained the same way and marked sent in bulk.
 Per-key order holds with one relay; with several, a crash-and-retry can reorder a key's events across passes.
 """
 
@@ -30,10 +35,11 @@ from psycopg_pool import ConnectionPool
 
 from ingest.core.notification_publisher import declared_notifications, open_publisher
 from ingest.core.outbox import outbox_table
+from ingest.core.relay_producer import Message, PublishError, await_acks, open_producer, publishable, send_all
 from lakehouse.settings import Settings
 
+__all__ = ["PublishError", "open_producer"]  # the producer side lives in relay_producer.py; callers import it here
 log = logging.getLogger(__name__)
-Message = tuple[str, str, str]  # topic, key, envelope text
 CLAIM = """SELECT id, topic, message_key, envelope FROM {} WHERE sent_at IS NULL
 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"""
 MARK_SENT = "UPDATE {} SET sent_at = now() WHERE id = ANY(%s)"
@@ -50,11 +56,12 @@ class DocumentEvents(Protocol):
 
     def pending(self, limit: int) -> Sequence[PendingEvent]: ...
 
-    def mark_sent(self, event: PendingEvent) -> None: ...
+    def mark_sent(self, events: Sequence[PendingEvent]) -> None:
+        """Mark these published events sent, all at once (they are in the order ``pending`` returned them)."""
 
 
-# Called with the envelope texts of each published outbox batch, before it is marked sent.
-Projection = Callable[[list[str]], None]
+# Called with the envelope texts of each outbox batch, before it is marked sent.
+Projection = Callable[[list[str]], object]
 
 
 @dataclass(frozen=True)
@@ -81,29 +88,38 @@ def sources_in(module: str) -> OpenSources:
     return open_sources
 
 
-@contextmanager
-def open_producer(settings: Settings, client_id: str = "outbox-relay") -> Iterator[KafkaProducer]:
-    """The relay's producer: acks from every in-sync replica, idempotent retries, flushed and closed on exit."""
-    producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        client_id=client_id,
-    )
-    try:
-        yield producer
-    finally:
-        producer.flush(timeout=30)
-        producer.close(timeout=30)
+@dataclass(frozen=True)
+class Delivery:
+    """What became of a batch: which messages may be marked sent, and the failures (raised once marks are kept)."""
+
+    marks: list[bool]
+    failures: list[tuple[Message, BaseException]]
+
+    def raise_failures(self) -> None:
+        if self.failures:
+            raise PublishError(self.failures)
 
 
-def publish(producer: KafkaProducer, messages: Sequence[Message], timeout_s: float = 30.0) -> None:
-    """Send ``messages`` and return once the broker acknowledged every one; raises if any failed."""
-    futures = [producer.send(topic, key=key.encode(), value=text.encode()) for topic, key, text in messages]
-    producer.flush(timeout=timeout_s)
-    for future in futures:
-        future.get(timeout=timeout_s)
+def deliver(
+    producer: KafkaProducer,
+    messages: Sequence[Message],
+    projections: Sequence[Projection] = (),
+    notify: Projection | None = None,
+    after_publish: Callable[[], None] | None = None,
+) -> Delivery:
+    """Send the batch, project it while the broker acknowledges, then notify what was acknowledged."""
+    sent = send_all(producer, messages)
+    texts = [text for *_, text in messages]
+    for project in projections:
+        project(texts)
+    errors = await_acks(producer, sent)
+    marks = publishable([key for _, key, _ in messages], errors)
+    if notify is not None:
+        notify([text for text, marked in zip(texts, marks, strict=True) if marked])
+    if after_publish is not None:
+        after_publish()  # tests simulate a crash here: published, not yet marked sent
+    failures = [(message, error) for message, error in zip(messages, errors, strict=True) if error is not None]
+    return Delivery(marks, failures)
 
 
 def relay_outbox(
@@ -112,20 +128,21 @@ def relay_outbox(
     batch_size: int = 500,
     after_publish: Callable[[], None] | None = None,
 ) -> int:
+    """Publish one claimed batch of the outbox and mark what may be marked in one statement; raises `PublishError`
+    (after committing those marks) if any message failed."""
     table = outbox_table(sources.domain)
-    with sources.pool.connection() as conn, conn.transaction():
-        rows = conn.execute(sql.SQL(CLAIM).format(table), (batch_size,)).fetchall()
-        if not rows:
-            return 0
-        publish(producer, [(topic, key, text) for _, topic, key, text in rows])
-        if sources.notify is not None:
-            sources.notify([text for *_, text in rows])
-        for project in sources.projections:
-            project([text for *_, text in rows])
-        if after_publish is not None:
-            after_publish()  # tests simulate a crash here: published, not yet marked sent
-        conn.execute(sql.SQL(MARK_SENT).format(table), ([row[0] for row in rows],))
-    return len(rows)
+    with sources.pool.connection() as conn:
+        with conn.transaction():
+            rows = conn.execute(sql.SQL(CLAIM).format(table), (batch_size,)).fetchall()
+            if not rows:
+                return 0
+            messages = [(topic, key, text) for _, topic, key, text in rows]
+            delivery = deliver(producer, messages, sources.projections, sources.notify, after_publish)
+            ids = [row[0] for row, marked in zip(rows, delivery.marks, strict=True) if marked]
+            if ids:
+                conn.execute(sql.SQL(MARK_SENT).format(table), (ids,))
+        delivery.raise_failures()
+    return len(ids)
 
 
 def relay_documents(
@@ -138,14 +155,13 @@ def relay_documents(
     pending = documents.pending(batch_size)
     if not pending:
         return 0
-    publish(producer, [(event.topic, event.key, event.text) for event in pending])
-    if notify is not None:
-        notify([event.text for event in pending])
-    if after_publish is not None:
-        after_publish()
-    for event in pending:
-        documents.mark_sent(event)
-    return len(pending)
+    messages = [(event.topic, event.key, event.text) for event in pending]
+    delivery = deliver(producer, messages, notify=notify, after_publish=after_publish)
+    published = [event for event, marked in zip(pending, delivery.marks, strict=True) if marked]
+    if published:
+        documents.mark_sent(published)
+    delivery.raise_failures()
+    return len(published)
 
 
 def relay_once(

@@ -18,11 +18,13 @@ longer land. Below that version the write may still be in flight, so the marker 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from pymongo import DeleteOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -35,6 +37,8 @@ PENDING_COLLECTION = "catalog_pending"
 # Inserted by migration 0003: events written before markers existed still need theirs (``adopt_unmarked_events``).
 ADOPTION_TODO = "~adopt-unmarked-events"
 PRODUCT_FIELDS = ("sku", "name", "category", "merchant_id", "price", "currency")
+WRITE_CHUNK = 50  # statements per bulk write command (see `_chunks`)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ def pending_product_events(products: Collection, limit: int) -> list[PendingProd
     at least ``limit`` events (a product's events are taken together). Reads markers, then each product by _id."""
     found: list[PendingProductEvent] = []
     products_read: dict[str, dict[str, Any]] = {}
+    settled: list[str] = []
     with pending_markers(products).find({}).sort("_id", 1) as markers:
         for marker in markers:
             product_id = marker.get("product_id")
@@ -156,7 +161,8 @@ def pending_product_events(products: Collection, limit: int) -> list[PendingProd
                 found += _pending_events_of(product_id, doc.get("pending_events", {}))
             doc = products_read[product_id]
             if marker["event_id"] not in doc.get("pending_events", {}) and doc.get("version", 0) >= marker["version"]:
-                pending_markers(products).delete_one({"_id": marker["_id"]})  # published, or its write lost
+                settled.append(marker["_id"])  # published, or its write lost
+    _delete_markers(products, settled)
     return found
 
 
@@ -168,14 +174,34 @@ def _pending_events_of(product_id: str, pending: dict[str, dict[str, Any]]) -> l
     ]
 
 
-def mark_product_event_sent(products: Collection, product_id: str, event_id: str) -> None:
+def mark_product_events_sent(products: Collection, events: Sequence[tuple[str, str]]) -> None:
+    """Remove these published (product id, event id) events from their products, then their markers: one write
+    command per chunk of events instead of two round trips per event."""
     # Conditional on the event still being there, so two relays finishing the same event decrement once.
-    products.update_one(
-        {"_id": product_id, f"pending_events.{event_id}": {"$exists": True}},
-        {"$unset": {f"pending_events.{event_id}": ""}, "$inc": {"pending_count": -1}},
-    )
-    # Only after the product: a crash in between leaves a marker that the next pass drops.
-    pending_markers(products).delete_one({"_id": f"{product_id}:{event_id}"})
+    unsets = [
+        UpdateOne(
+            {"_id": product_id, f"pending_events.{event_id}": {"$exists": True}},
+            {"$unset": {f"pending_events.{event_id}": ""}, "$inc": {"pending_count": -1}},
+        )
+        for product_id, event_id in events
+    ]
+    for chunk in _chunks(unsets):
+        products.bulk_write(chunk, ordered=False)
+    # Only after the products: a crash in between leaves markers that the next pass drops.
+    _delete_markers(products, [f"{product_id}:{event_id}" for product_id, event_id in events])
+
+
+def _delete_markers(products: Collection, marker_ids: Sequence[str]) -> None:
+    # By _id, one statement each: FerretDB's SQLite backend serves `_id` equality from its key but scans for `$in`.
+    for chunk in _chunks([DeleteOne({"_id": marker_id}) for marker_id in marker_ids]):
+        pending_markers(products).bulk_write(chunk, ordered=False)
+
+
+def _chunks(operations: Sequence[_T]) -> Iterator[list[_T]]:
+    """Write commands of at most ``WRITE_CHUNK`` statements: FerretDB 1.24 never answers an update or delete command
+    of 100 statements or more (measured: 99 take 0.1 s, 100 hang past any timeout)."""
+    for start in range(0, len(operations), WRITE_CHUNK):
+        yield list(operations[start : start + WRITE_CHUNK])
 
 
 def adopt_unmarked_events(products: Collection) -> int:

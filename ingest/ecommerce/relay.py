@@ -27,8 +27,8 @@ class CatalogEvents:
     def pending(self, limit: int) -> Sequence[catalog.PendingProductEvent]:
         return catalog.pending_product_events(self.products, limit)
 
-    def mark_sent(self, event: catalog.PendingProductEvent) -> None:
-        catalog.mark_product_event_sent(self.products, event.product_id, event.event_id)
+    def mark_sent(self, events: Sequence[catalog.PendingProductEvent]) -> None:
+        catalog.mark_product_events_sent(self.products, [(event.product_id, event.event_id) for event in events])
 
 
 @contextmanager
