@@ -74,7 +74,8 @@ def _text(value: str | bytes) -> str:
 
 
 def _entity(stored: Mapping, names: tuple[str, ...], now: datetime, max_age_s: float) -> EntityFeatures:
-    fields = {_text(k): _text(v) for k, v in stored.items()}
+    # A client made with decode_responses=True (the services') hands back text: no copy to make.
+    fields = stored if isinstance(next(iter(stored), ""), str) else {_text(k): _text(v) for k, v in stored.items()}
     if AS_OF_FIELD not in fields or any(name not in fields for name in names):  # absent, or an older layout
         return EntityFeatures("missing")
     try:

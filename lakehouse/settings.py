@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     fraud_service_url: str = "http://127.0.0.1:3001"
     fraud_api_key: str = "dev-fraud-key"
     fraud_timeout_s: float = Field(default=0.5, gt=0)
+    # Worker processes of the fraud service: one per core (each worker is one Python process, so one core at most).
+    fraud_workers: int = Field(default=2, ge=1)
+    # Single-order /score requests arriving while a batch is scored share the next one, up to this many (1: each
+    # order alone, as BentoML's one-thread synchronous API did).
+    fraud_max_coalesced_orders: int = Field(default=64, ge=1)
     # Online features older than this are stale: the service recomputes them from PostgreSQL.
     online_feature_ttl_s: int = Field(default=24 * 3600, gt=0)
 

@@ -20,7 +20,7 @@ import httpx
 from lakehouse.settings import PROJECT_ROOT, Settings
 from serving.registry import ServedModel
 
-READY_TIMEOUT_S = 90.0
+READY_TIMEOUT_S = 180.0  # two workers each loading the model on a busy 2-core machine took over 90 s
 
 
 @dataclass

@@ -7,6 +7,7 @@ PostgreSQL fallback answers cheaply. The store itself (hash layout, TTL, freshne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -88,13 +89,19 @@ def read_online_features(
     redis_client: Redis, customer_id: str, terminal_id: str, now: datetime, max_age_s: float
 ) -> OnlineFeatures:
     """Both entities in one round trip, each fresh, stale (older than ``max_age_s`` at ``now``) or missing."""
-    customer, terminal = read_entities(
-        redis_client,
-        [
-            (CUSTOMER_KEY.format(customer_id=customer_id), CUSTOMER_FEATURES),
-            (TERMINAL_KEY.format(terminal_id=terminal_id), TERMINAL_FEATURES),
-        ],
-        now,
-        max_age_s,
-    )
-    return OnlineFeatures(customer, terminal)
+    return read_online_features_many(redis_client, [(customer_id, terminal_id)], now, max_age_s)[0]
+
+
+def read_online_features_many(
+    redis_client: Redis, orders: Sequence[tuple[str, str]], now: datetime, max_age_s: float
+) -> list[OnlineFeatures]:
+    """``(customer_id, terminal_id)`` of each order, every entity read in one pipelined round trip (each key once,
+    however many orders share it), answered in the order given."""
+    customers = list(dict.fromkeys(customer for customer, _ in orders))
+    terminals = list(dict.fromkeys(terminal for _, terminal in orders))
+    wanted = [(CUSTOMER_KEY.format(customer_id=c), CUSTOMER_FEATURES) for c in customers]
+    wanted += [(TERMINAL_KEY.format(terminal_id=t), TERMINAL_FEATURES) for t in terminals]
+    found = read_entities(redis_client, wanted, now, max_age_s)
+    by_customer = dict(zip(customers, found[: len(customers)], strict=True))
+    by_terminal = dict(zip(terminals, found[len(customers) :], strict=True))
+    return [OnlineFeatures(by_customer[customer], by_terminal[terminal]) for customer, terminal in orders]

@@ -148,6 +148,7 @@ def _checked(training: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values([TIMESTAMP_COLUMN, ORDER_KEY], kind="stable").reset_index(drop=True)
 
 
-def scores_of(model: ClassifierMixin, features: pd.DataFrame) -> np.ndarray:
-    """Fraud probabilities, the one way training, the registry, tests and the service call the model."""
+def scores_of(model: ClassifierMixin, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """Fraud probabilities, the one way training, the registry, tests and the service call the model. The service
+    passes float arrays in ``FEATURE_COLUMNS`` order to a copy without fitted names (``serving.fraud.model``)."""
     return model.predict_proba(features)[:, 1]

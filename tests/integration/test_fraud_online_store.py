@@ -17,8 +17,14 @@ from redis import Redis
 
 from features.fraud.fallback import customer_features_from_postgres, terminal_features_from_postgres
 from features.fraud.offline import build_fraud_features
-from features.fraud.online import latest_entity_features, read_online_features, write_online
+from features.fraud.online import (
+    latest_entity_features,
+    read_online_features,
+    read_online_features_many,
+    write_online,
+)
 from features.fraud.spec import CUSTOMER_FEATURES, CUSTOMER_KEY, TERMINAL_FEATURES, TERMINAL_KEY
+from features.online_store import AS_OF_FIELD
 from ingest.domains import storage_declarations
 from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
@@ -161,3 +167,36 @@ def test_postgres_fallback_equals_the_offline_features(
         for (customer, terminal), expected in offline_probe(spark, orders, filed).items():
             assert customer_features_from_postgres(conn, customer, AS_OF) == {n: expected[n] for n in CUSTOMER_FEATURES}
             assert terminal_features_from_postgres(conn, terminal, AS_OF) == {n: expected[n] for n in TERMINAL_FEATURES}
+
+
+def test_many_orders_read_in_one_round_trip_as_each_alone(
+    redis_client: Redis, stack_settings: Settings, unique_name: str
+) -> None:
+    fresh, old = AS_OF - timedelta(minutes=1), AS_OF - timedelta(hours=2)
+    for number, as_of in ((1, fresh), (2, old)):
+        customer = {name: float(number * 10 + i) for i, name in enumerate(CUSTOMER_FEATURES)}
+        terminal = {name: number / (i + 3) for i, name in enumerate(TERMINAL_FEATURES)}
+        for key, values in (
+            (CUSTOMER_KEY.format(customer_id=f"c{number}-{unique_name}"), customer),
+            (TERMINAL_KEY.format(terminal_id=f"t{number}-{unique_name}"), terminal),
+        ):
+            redis_client.hset(key, mapping={k: repr(v) for k, v in values.items()} | {AS_OF_FIELD: as_of.isoformat()})
+    c1, c2, t1, t2 = (f"{entity}-{unique_name}" for entity in ("c1", "c2", "t1", "t2"))
+    orders = [(c1, t1), (c2, t1), (c1, t2), (f"nobody-{unique_name}", t1), (c1, t1)]  # repeats, a missing one
+
+    text_client = Redis.from_url(stack_settings.redis_url, decode_responses=True)
+    try:
+        for client in (redis_client, text_client):
+            together = read_online_features_many(client, orders, now=AS_OF, max_age_s=3600)
+            assert together == [read_online_features(redis_client, c, t, now=AS_OF, max_age_s=3600) for c, t in orders]
+    finally:
+        text_client.close()
+    statuses = [(online.customer.status, online.terminal.status) for online in together]
+    assert statuses == [
+        ("fresh", "fresh"),
+        ("stale", "fresh"),
+        ("fresh", "stale"),
+        ("missing", "fresh"),
+        ("fresh", "fresh"),
+    ]
+    assert together[0].customer.values == {name: float(10 + i) for i, name in enumerate(CUSTOMER_FEATURES)}

@@ -3,6 +3,7 @@ throwaway MLflow store, features from the real Redis, the PostgreSQL fallback fe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
 from models.fraud.registry import register_fraud_model
 from models.fraud.training import TrainedModel, train_fraud_model
-from serving.fraud.contract import FraudScoreRequest, FraudServiceError, score_order
+from serving.fraud.contract import MAX_BATCH_ORDERS, FraudScoreRequest, FraudServiceError, score_order
 from serving.registry import served_model
 from serving.server import ModelServer, start_server
 from stack.bootstrap import apply_all
@@ -286,3 +287,81 @@ def test_the_client_returns_a_typed_result_and_raises_on_http_errors(served, ids
     with pytest.raises(FraudServiceError, match="401") as raised:
         score_order(request, url=served.server.url, api_key="wrong", timeout_s=served.settings.fraud_timeout_s)
     assert raised.value.status_code == 401
+
+
+def post_batch(served: Served, orders: list[dict], key: str | None = API_KEY) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.post(f"{served.server.url}/score/batch", json={"orders": orders}, headers=headers, timeout=10)
+
+
+def test_a_batch_answers_each_order_as_score_does_in_the_order_sent(served, history, redis_client, ids):
+    online = {"customer": f"{ids['customer']}-online", "terminal": f"{ids['terminal']}-online"}
+    write_online(redis_client, CUSTOMER_KEY.format(customer_id=online["customer"]), ONLINE_CUSTOMER, datetime.now(UTC))
+    write_online(redis_client, TERMINAL_KEY.format(terminal_id=online["terminal"]), ONLINE_TERMINAL, datetime.now(UTC))
+    placed_at = datetime.now(UTC)
+    orders = [
+        body(ids | online | {"order": f"{ids['order']}-a"}, "25.00", SATURDAY_NIGHT),
+        body(ids | {"order": f"{ids['order']}-b"}, "120.00", placed_at),  # nothing online: PostgreSQL
+        body(ids | online | {"order": f"{ids['order']}-c"}, "99.99", placed_at),
+    ]
+
+    response = post_batch(served, orders)
+
+    assert response.status_code == 200, response.text
+    answers = response.json()["scores"]
+    assert [a["order_id"] for a in answers] == [o["order_id"] for o in orders]
+    assert [a["features_source"] for a in answers] == ["online", "fallback:missing", "online"]
+    assert answers[0]["features"] == pytest.approx(
+        own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL
+    )
+    assert answers[1]["features"] == pytest.approx(own_features(120.0, 40.0, placed_at) | history)
+    for order, answer in zip(orders, answers, strict=True):
+        alone = served.post(order).json()
+        assert (answer["score"], answer["decision"], answer["features"]) == (
+            alone["score"],
+            alone["decision"],
+            alone["features"],
+        )
+
+
+def test_a_batch_past_the_bound_is_a_413_saying_so(served, ids):
+    order = body(ids, "10.00", SATURDAY_NIGHT)
+    response = post_batch(served, [order] * (MAX_BATCH_ORDERS + 1))
+    assert response.status_code == 413
+    assert f"at most {MAX_BATCH_ORDERS} orders" in response.json()["error"]
+    empty = post_batch(served, [])
+    assert 400 <= empty.status_code < 500 and empty.json()["detail"][0]["loc"] == ["orders"]
+
+
+def test_a_batch_needs_the_api_key_and_is_documented(served, ids):
+    response = post_batch(served, [body(ids, "10.00", SATURDAY_NIGHT)], key="wrong-key")
+    assert response.status_code == 401
+    spec = httpx.get(f"{served.server.url}/docs.json").json()
+    assert {"/score", "/score/batch"} <= set(spec["paths"])
+
+
+def decisions_total(served: Served) -> float:
+    metrics = httpx.get(f"{served.server.url}/metrics").text
+    return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("fraud_decisions_total{"))
+
+
+def test_decisions_add_up_across_the_workers(served, ids):
+    assert served.settings.fraud_workers == 2
+    before = decisions_total(served)
+    orders = [body(ids | {"order": f"{ids['order']}-{n}"}, "10.00", SATURDAY_NIGHT) for n in range(30)]
+
+    async def post_all() -> list[int]:
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with httpx.AsyncClient(base_url=served.server.url, headers=headers, timeout=10) as client:
+            answers = await asyncio.gather(*(client.post("/score", json=order) for order in orders))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(post_all()) == [200] * len(orders)
+    assert post_batch(served, orders[:5]).status_code == 200
+    assert decisions_total(served) - before == len(orders) + 5
+    served_by = {line.split("[entry_service:fraud:")[1][0] for line in log_lines(served, "path=/score")}
+    assert served_by == {"1", "2"}  # both workers answered, and /metrics counted both
+
+
+def log_lines(served: Served, containing: str) -> list[str]:
+    return [line for line in served.server.log_path.read_text().splitlines() if containing in line]
