@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
-from pyspark.sql import SparkSession
-from redis import Redis
 
 from lakehouse.settings import Settings
-from lakehouse.spark import spark_session
+
+if TYPE_CHECKING:  # imported when an asset asks for a client, not when the code location loads
+    from pyspark.sql import SparkSession
+    from redis import Redis
 
 
 class LakehouseResource(ConfigurableResource):
@@ -39,6 +40,8 @@ class LakehouseResource(ConfigurableResource):
         return self._settings
 
     def spark(self) -> SparkSession:
+        from lakehouse.spark import spark_session
+
         return spark_session(self.settings(), app_name=self.app_name)
 
 
@@ -53,6 +56,8 @@ class RedisResource(ConfigurableResource):
 
     @contextmanager
     def client(self) -> Iterator[Redis]:
+        from redis import Redis
+
         client = Redis.from_url(self.url)
         try:
             yield client

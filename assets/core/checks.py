@@ -1,8 +1,8 @@
 """Great Expectations on a domain's silver tables, as blocking asset checks: gold is not rebuilt from bad silver."""
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import great_expectations.expectations as gxe
 from dagster import AssetCheckResult, AssetChecksDefinition, MetadataValue, asset_check
 
 from assets.core.keys import table_key
@@ -11,9 +11,12 @@ from pipelines.core.domain import DomainLakehouse
 from pipelines.core.expectations import validate_silver
 from pipelines.core.tables import domain_lake
 
+if TYPE_CHECKING:  # Great Expectations is imported when a check runs, not when the code location loads
+    import great_expectations.expectations as gxe
+
 
 def silver_expectations_check(
-    domain: str, table: str, expectations: Callable[[], list[gxe.Expectation]]
+    domain: str, table: str, expectations: "Callable[[], list[gxe.Expectation]]"
 ) -> AssetChecksDefinition:
     @asset_check(
         asset=table_key(domain, "silver", table),

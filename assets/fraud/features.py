@@ -10,7 +10,6 @@ from assets.core.keys import table_key
 from assets.core.metadata import delta_table_metadata
 from assets.resources import LakehouseResource, RedisResource
 from features.fraud.inputs import FraudInputs, read_fraud_inputs
-from features.fraud.online import latest_entity_features, write_online
 from features.fraud.spec import FEATURE_COLUMNS
 from features.fraud.training_set import training_set_path, write_training_set
 from pipelines.core.tables import domain_lake
@@ -48,6 +47,8 @@ def fraud_training_set(lakehouse: LakehouseResource) -> MaterializeResult:
 def fraud_online_features(lakehouse: LakehouseResource, redis: RedisResource) -> MaterializeResult:
     """The latest fraud features of every active customer and terminal in Redis (with a TTL), which the fraud
     service reads when it scores an order; entries missing or stale there are recomputed from PostgreSQL."""
+    from features.fraud.online import latest_entity_features, write_online  # the Redis client: not at load
+
     _, inputs = _silver_inputs(lakehouse)
     ttl_s, as_of = lakehouse.settings().online_feature_ttl_s, datetime.now(UTC)
     customers, terminals = latest_entity_features(inputs.orders.frame, inputs.chargebacks.frame, as_of)

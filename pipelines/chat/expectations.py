@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import great_expectations.expectations as gxe
-
 from ingest.chat.contract import REVIEW_DECISIONS, ROLES, ROOM_KINDS
-from pipelines.core.expectations import SHA256_HEX, keyed, not_negative
+from pipelines.core.expectations import SHA256_HEX, gxe, keyed, not_negative
 
 
 def _between(column: str, low: float, high: float) -> gxe.Expectation:

@@ -3,21 +3,29 @@ expectations. Dagster assets, the main job's inventory and tests are all built f
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import great_expectations.expectations as gxe
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
 from ingest.core.contract import DomainContract
 from pipelines.core.flow import SilverFlow
 from pipelines.core.tables import DomainLake
 
+if TYPE_CHECKING:
+    import great_expectations.expectations as gxe
+
 
 @dataclass(frozen=True)
 class GoldTable:
-    """A gold table recomputed from silver on every run: ``build`` reads what it needs (the silver tables named in
-    ``reads``) and returns the rows; they overwrite the table, partitioned by ``partition_by``."""
+    """A gold table recomputed from silver when that changed: ``build`` reads what it needs (the silver tables named
+    in ``reads``, and only those) and returns the rows; they overwrite the table, partitioned by ``partition_by``."""
 
     build: Callable[[SparkSession, DomainLake], DataFrame]
     reads: tuple[str, ...]
@@ -50,9 +58,37 @@ class DomainLakehouse:
         return [target.table for flow in self.flows.values() for target in flow.targets]
 
 
+def built_from(spark: SparkSession, lake: DomainLake, table: GoldTable) -> str | None:
+    """What a build of ``table`` depends on: the version of each silver table it reads and a fingerprint of the
+    code of its domain's pipelines package. None when a silver table is missing (the build will say which)."""
+    versions = {}
+    for name in table.reads:
+        path = lake.silver(name)
+        if not DeltaTable.isDeltaTable(spark, path):
+            return None
+        versions[name] = DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+    package = Path(inspect.getfile(table.build)).parent
+    code = hashlib.sha256(b"".join(file.read_bytes() for file in sorted(package.glob("*.py")))).hexdigest()
+    return json.dumps({"silver_versions": versions, "code": code[:16]}, sort_keys=True)
+
+
+def last_built_from(spark: SparkSession, path: str) -> str | None:
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return DeltaTable.forPath(spark, path).history(1).select("userMetadata").first()[0]
+
+
 def refresh_gold(spark: SparkSession, lake: DomainLake, name: str, table: GoldTable) -> str:
-    """Recompute gold ``name`` from silver and overwrite it; returns its path."""
+    """Recompute gold ``name`` from silver and overwrite it; returns its path.
+
+    Gold is a pure function of the silver it reads, so when neither those tables (their versions) nor the code
+    changed since the last build, the build is skipped: it would write the same rows again. The inputs are
+    recorded in the overwrite's commit (``userMetadata``).
+    """
     path = lake.gold(name)
+    inputs = built_from(spark, lake, table)
+    if inputs is not None and inputs == last_built_from(spark, path):
+        return path
     writer = table.build(spark, lake).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    writer.partitionBy(*table.partition_by).save(path)
+    writer.option("userMetadata", inputs or "").partitionBy(*table.partition_by).save(path)
     return path

@@ -8,17 +8,36 @@ them without Dagster; the asset checks call :func:`validate`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
 from pyspark.sql import DataFrame
+
+
+class LazyModule:
+    """A module imported on first attribute access. Great Expectations takes ~12 s to import; the suites are
+    declared at import time but only built when a check runs, so the Dagster code location (and every CLI that
+    imports a domain's declaration) should not pay for it. Domains write ``from pipelines.core.expectations
+    import gxe`` and use it as the module."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _module(self) -> ModuleType:
+        return importlib.import_module(self._name)
+
+    def __getattr__(self, attribute: str) -> Any:  # noqa: ANN401 - whatever the module holds
+        return getattr(self._module(), attribute)
+
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+else:
+    gxe = LazyModule("great_expectations.expectations")
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -45,6 +64,13 @@ class Validation:
 
 
 def _context() -> gx.data_context.AbstractDataContext:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
     # In memory, no usage statistics leaving the machine, no progress bars in the run logs.
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
@@ -66,6 +92,8 @@ def _failure(result: object) -> dict[str, object]:
 
 def validate(frame: DataFrame, name: str, expectations: list[gxe.Expectation]) -> Validation:
     """Run ``expectations`` on a Spark DataFrame; what failed, with unexpected counts and a few values."""
+    import great_expectations as gx
+
     context = _context()
     batch = context.data_sources.add_spark(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))

@@ -128,6 +128,10 @@ def start_silver_flow(
         return None
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
+        # The stream runs on a clone of the session with adaptive execution off (it could change a stateful
+        # query's partitioning between batches). These flows keep no state, and every batch's MERGEs and joins
+        # are batch queries: they get it back (runtime broadcast joins, coalesced shuffles).
+        batch.sparkSession.conf.set("spark.sql.adaptive.enabled", "true")
         on_batch(batch_id, apply_batch(batch.sparkSession, flow, lake, batch))
 
     rows = source if source is not None else spark.readStream.format("delta").load(bronze)

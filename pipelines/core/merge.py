@@ -1,4 +1,13 @@
-"""Delta MERGE helpers that make silver idempotent: replaying the same events never adds or changes a row."""
+"""Delta MERGE helpers that make silver idempotent: replaying the same events never adds or changes a row.
+
+A MERGE into a table with no data files can match nothing: its whole effect is appending the deduplicated batch.
+Both helpers append then (a first load, a new domain's first run) and skip the MERGE's join and source
+materialisation. Each silver table has one inserting writer (its flow's streaming checkpoint), so no row with the
+batch's keys can land between the check and the append; the domain's quarantine is shared by its flows, but keyed
+by topic, partition and offset, so two flows' rows never collide. A batch retried after a crash finds the table
+non-empty and MERGEs as usual. Keys already unique in the batch (the usual case) skip the deduplication's shuffle
+of whole rows: finding out shuffles the key columns only.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +19,24 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 
+def nullable(data_type: T.DataType) -> T.DataType:
+    """``data_type`` with every field, element and value nullable: the schema a DataFrame write would store."""
+    if isinstance(data_type, T.StructType):
+        return T.StructType([T.StructField(f.name, nullable(f.dataType), True, f.metadata) for f in data_type.fields])
+    if isinstance(data_type, T.ArrayType):
+        return T.ArrayType(nullable(data_type.elementType), True)
+    if isinstance(data_type, T.MapType):
+        return T.MapType(nullable(data_type.keyType), nullable(data_type.valueType), True)
+    return data_type
+
+
 def ensure_table(spark: SparkSession, path: str, schema: T.StructType) -> None:
-    """Create an empty Delta table so readers and MERGE find one before the first event arrives."""
+    """Create an empty Delta table so readers and MERGE find one before the first event arrives.
+
+    A commit with the schema and no data: no Spark job (writing an empty DataFrame runs one, ~1 s per table).
+    """
     if not DeltaTable.isDeltaTable(spark, path):
-        spark.createDataFrame([], schema).write.format("delta").mode("ignore").save(path)
+        DeltaTable.createIfNotExists(spark).location(path).addColumns(nullable(schema)).execute()
 
 
 def one_per_key(rows: DataFrame, keys: Sequence[str], newest_first_by: Sequence[str]) -> DataFrame:
@@ -21,6 +44,18 @@ def one_per_key(rows: DataFrame, keys: Sequence[str], newest_first_by: Sequence[
     order = [F.col(column).desc_nulls_last() for column in newest_first_by] + [F.col("event_id").desc()]
     ranked = rows.withColumn("_rank", F.row_number().over(Window.partitionBy(*keys).orderBy(*order)))
     return ranked.filter(F.col("_rank") == 1).drop("_rank")
+
+
+def has_no_rows(spark: SparkSession, path: str) -> bool:
+    """True when the Delta table at ``path`` has no data files (read from its log: no data is scanned)."""
+    return DeltaTable.forPath(spark, path).detail().select("numFiles").first()[0] == 0
+
+
+def append_rows(spark: SparkSession, path: str, rows: DataFrame) -> int:
+    """Append ``rows`` to the Delta table at ``path``; returns the rows written (from the commit's own metrics)."""
+    rows.write.format("delta").mode("append").save(path)
+    metrics = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
+    return int(metrics[0].get("numOutputRows", 0)) if metrics and metrics[0] else 0
 
 
 def _on(keys: Sequence[str]) -> str:
@@ -33,16 +68,32 @@ def rows_changed(merge_result: DataFrame) -> int:
     return int(metrics["num_inserted_rows"]) + int(metrics["num_updated_rows"]) if metrics else 0
 
 
+def has_repeated_keys(rows: DataFrame, keys: Sequence[str]) -> bool:
+    """Whether two of ``rows`` share ``keys``: a shuffle of the key columns only, not of whole rows."""
+    counts = rows.groupBy(*keys).count()
+    return counts.filter(F.col("count") > 1).limit(1).count() > 0
+
+
+def one_per_key_any(rows: DataFrame, keys: Sequence[str]) -> DataFrame:
+    """``rows`` with one row per ``keys`` (any of the copies): untouched when the keys are already unique, the
+    usual case of at-least-once delivery, so that only the key columns are shuffled to find out."""
+    return rows.dropDuplicates(list(keys)) if has_repeated_keys(rows, keys) else rows
+
+
 def insert_new(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[str]) -> int:
     """Insert rows whose ``keys`` the table does not have yet (the at-least-once dedupe); returns rows inserted."""
-    source = rows.dropDuplicates(list(keys))
+    source = one_per_key_any(rows, keys)
+    if has_no_rows(spark, path):
+        return append_rows(spark, path, source)
     merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), _on(keys))
     return rows_changed(merge.whenNotMatchedInsertAll().execute())
 
 
 def upsert_latest(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[str], newer_by: str) -> int:
     """Current state: insert new keys, replace a row only with a strictly newer one (older replays are ignored)."""
-    source = one_per_key(rows, keys, [newer_by])
+    source = one_per_key(rows, keys, [newer_by]) if has_repeated_keys(rows, keys) else rows
+    if has_no_rows(spark, path):
+        return append_rows(spark, path, source)
     newer = f"s.`{newer_by}` > t.`{newer_by}` OR t.`{newer_by}` IS NULL"
     merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), _on(keys))
     return rows_changed(merge.whenMatchedUpdateAll(condition=newer).whenNotMatchedInsertAll().execute())

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import great_expectations.expectations as gxe
-
 from ingest.ecommerce.contract import ORDER_STATUSES
-from pipelines.core.expectations import SHA256_HEX, keyed, not_negative, positive
+from pipelines.core.expectations import SHA256_HEX, gxe, keyed, not_negative, positive
 
 # silver table → its expectations (built fresh per run: GX binds an expectation to one suite).
 SILVER_EXPECTATIONS: dict[str, Callable[[], list[gxe.Expectation]]] = {

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import great_expectations.expectations as gxe
-
 from ingest.iot.contract import DEVICE_STATUSES, TICKET_STATUSES
-from pipelines.core.expectations import keyed, not_negative, positive
+from pipelines.core.expectations import gxe, keyed, not_negative, positive
 
 
 def _not_null(*columns: str) -> list[gxe.Expectation]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import great_expectations.expectations as gxe
-
 from ingest.social.contract import POST_STATUSES, REACTION_KINDS, TRUST_LEVELS
-from pipelines.core.expectations import SHA256_HEX, keyed
+from pipelines.core.expectations import SHA256_HEX, gxe, keyed
 
 
 def _in(column: str, values: tuple[str, ...]) -> gxe.Expectation:
