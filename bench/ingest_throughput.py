@@ -97,9 +97,13 @@ def percentile_ms(seconds: list[float], pct: int) -> float:
     return 1000 * ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def start_app(port: int, workers: int) -> subprocess.Popen:
+APP = [sys.executable, "-m", "entrypoints.cli", "ecommerce", "serve", "--no-fraud-scoring"]
+NOOP_NAME = "baseline: do-nothing FastAPI POST /orders, same body model"
+NOOP_APP = [sys.executable, "-m", "uvicorn", "bench.noop_orders_app:app", "--log-level", "warning"]
+
+
+def start_app(port: int, workers: int, command: list[str] = APP) -> subprocess.Popen:
     """``lakehouse ecommerce serve`` in its own processes (as a person runs it), not in the clients' interpreter."""
-    command = [sys.executable, "-m", "entrypoints.cli", "ecommerce", "serve", "--no-fraud-scoring"]
     app = subprocess.Popen([*command, "--port", str(port), "--workers", str(workers)], cwd=PROJECT_ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -116,8 +120,20 @@ def start_app(port: int, workers: int) -> subprocess.Popen:
 def bench_http(
     settings: Settings, run: str, customer_id: str, count: int, clients: int, workers: int, report: Report
 ) -> None:
+    post_orders(run, customer_id, count, clients, workers, report, NOOP_APP)
+    post_orders(run, customer_id, count, clients, workers, report, APP)
+    with Stopwatch() as relayed:
+        relay_pass(settings, open_relay_sources)
+    report.add(Measurement(f"relay of the HTTP orders ({clients} clients)", count, relayed.seconds, "orders"))
+
+
+def post_orders(
+    run: str, customer_id: str, count: int, clients: int, workers: int, report: Report, command: list[str]
+) -> None:
+    """``count`` orders posted by ``clients`` threads to the app ``command`` starts; its rate and latencies."""
+    baseline = command is NOOP_APP
     port = free_port()
-    app = start_app(port, workers)
+    app = start_app(port, workers, command)
     latencies: list[float] = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, Stopwatch() as posted:
@@ -130,19 +146,14 @@ def bench_http(
 
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 list(pool.map(post, range(count)))
-        what = f"HTTP POST /orders ({clients} clients, {workers} app workers)"
+        shape = f"({clients} clients, {workers} app workers)"
+        what = f"{NOOP_NAME} {shape}" if baseline else f"HTTP POST /orders {shape}"
         p50, p99 = percentile_ms(latencies, 50), percentile_ms(latencies, 99)
-        report.add(Measurement(what, count, posted.seconds, "orders", compare_to=DURABLE, p50_ms=p50, p99_ms=p99))
+        compare_to = "" if baseline else f"{NOOP_NAME} {shape}"
+        report.add(Measurement(what, count, posted.seconds, "orders", compare_to=compare_to, p50_ms=p50, p99_ms=p99))
     finally:
         app.terminate()
         app.wait(timeout=30)
-    with Stopwatch() as relayed:
-        relay_pass(settings, open_relay_sources)
-    report.add(
-        Measurement(
-            f"end to end via HTTP ({clients} clients) + relay", count, posted.seconds + relayed.seconds, "orders"
-        )
-    )
 
 
 def bench_bare_kafka(settings: Settings, run: str, count: int, report: Report) -> None:
