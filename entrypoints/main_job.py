@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
 
-from pyspark.sql import SparkSession
-
 from entrypoints.community_demo import (
     ModeratedMessage,
     SupportNotice,
@@ -44,7 +42,6 @@ from ingest.ecommerce.population import PopulationConfig
 from ingest.ecommerce.traffic import TrafficConfig, TrafficSummary
 from ingest.ecommerce.traffic_cli import app_sink
 from lakehouse.settings import PROJECT_ROOT, Settings
-from lakehouse.spark import spark_session
 from pipelines.core.domain import DomainLakehouse
 from pipelines.core.inventory import TableCount, count_tables, quarantine_reasons
 from pipelines.core.tables import domain_lake
@@ -178,7 +175,7 @@ def run_main_job(
     )
     materialize_assets(settings, indent, f"not group:{SENTIMENT_GROUP} and not group:{ANOMALY_GROUP}", "dagster")
     phases.start("[9/11] reading the lake back")
-    tables, quarantine = read_lake_back(spark_session(settings, app_name="lakehouse-main-job"), settings)
+    tables, quarantine = read_lake_back(settings)
     phases.start("[10/11] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")
     champion, url = serve_champion(settings, indent)
     demos = place_demo_orders(settings, config)
@@ -230,15 +227,15 @@ def settle(settings: Settings, rounds: int = 4) -> int:
     return published
 
 
-def read_lake_back(spark: SparkSession, settings: Settings) -> tuple[list[TableCount], list[tuple[str, int]]]:
+def read_lake_back(settings: Settings) -> tuple[list[TableCount], list[tuple[str, int]]]:
     """Rows per table and quarantine reasons of every registered domain, in registration order."""
     tables: list[TableCount] = []
     quarantine: list[tuple[str, int]] = []
     for domain in DOMAINS:
         lakehouse: DomainLakehouse = import_module(f"pipelines.{domain}.lakehouse").LAKEHOUSE
         lake = domain_lake(settings, domain)
-        tables += count_tables(spark, lakehouse, lake)
-        quarantine += quarantine_reasons(spark, lake)
+        tables += count_tables(lakehouse, lake)
+        quarantine += quarantine_reasons(lake)
     return tables, quarantine
 
 

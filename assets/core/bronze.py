@@ -31,7 +31,7 @@ def bronze_asset(domain: str, entity: str, topic: str) -> AssetsDefinition:
             checkpoint_path=lake.bronze_checkpoint(entity),
         )
         context.log.info(f"{topic} → {lake.bronze(entity)}")
-        return MaterializeResult(metadata=table_metadata(spark, lake.bronze(entity)))
+        return MaterializeResult(metadata=table_metadata(lake.bronze(entity)))
 
     return _bronze
 

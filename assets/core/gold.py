@@ -23,7 +23,7 @@ def gold_asset(domain: str, name: str, table: GoldTable, description: str) -> As
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)
         path = refresh_gold(spark, lake, name, table)
         context.log.info(f"recomputed {path}")
-        return MaterializeResult(metadata=table_metadata(spark, path))
+        return MaterializeResult(metadata=table_metadata(path))
 
     return _gold
 

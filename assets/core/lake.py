@@ -1,18 +1,18 @@
 """A domain's lake layout from a run's settings, and metadata for tables that may not exist yet."""
 
 from dagster import MetadataValue
-from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
 
 from assets.core.metadata import delta_table_metadata
 from pipelines.core.incremental import FlowReport
+from pipelines.core.inventory import open_table
 
 
-def table_metadata(spark: SparkSession, path: str) -> dict[str, object]:
+def table_metadata(path: str) -> dict[str, object]:
     # A topic that never had a record leaves no bronze table behind; that is an empty table, not a failure.
-    if not DeltaTable.isDeltaTable(spark, path):
+    table = open_table(path)
+    if table is None:
         return {"row_count": MetadataValue.int(0), "path": MetadataValue.path(path)}
-    return delta_table_metadata(spark, path)
+    return delta_table_metadata(table, path)
 
 
 def flow_metadata(report: FlowReport, table: str) -> dict[str, object]:

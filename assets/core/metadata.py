@@ -1,24 +1,40 @@
-"""Asset metadata for a Delta table: what a reader of the Dagster UI wants to see after a run."""
+"""Asset metadata for a Delta table: what a reader of the Dagster UI wants to see after a run.
+
+Read with delta-rs from the table's log and Parquet footers, not with Spark: the same figures took four Spark jobs
+(about 1.4 s a table on two cores, some seventy tables a main-job run) and take about 20 ms this way. The tables
+stay readable by other engines (reader protocol 1), so the figures are Spark's.
+"""
 
 from __future__ import annotations
 
 from dagster import MetadataValue, TableColumn, TableSchema
-from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
+from deltalake import DeltaTable
+from deltalake.schema import ArrayType, MapType, StructType
+
+from pipelines.core.inventory import row_count
 
 PREVIEW_ROWS = 10
 
 
-def delta_table_metadata(spark: SparkSession, path: str) -> dict[str, object]:
-    frame = spark.read.format("delta").load(path)
-    version = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    preview = frame.limit(PREVIEW_ROWS).toPandas()
+def type_name(data_type: object) -> str:
+    """A Delta schema type as the protocol spells it: ``long``, ``decimal(12,2)``, ``array<string>``, ..."""
+    if isinstance(data_type, ArrayType):
+        return f"array<{type_name(data_type.element_type)}>"
+    if isinstance(data_type, MapType):
+        return f"map<{type_name(data_type.key_type)},{type_name(data_type.value_type)}>"
+    if isinstance(data_type, StructType):
+        return "struct<" + ",".join(f"{field.name}:{type_name(field.type)}" for field in data_type.fields) + ">"
+    return str(data_type.type)  # PrimitiveType
+
+
+def delta_table_metadata(table: DeltaTable, path: str) -> dict[str, object]:
+    preview = table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pandas()
     return {
-        "row_count": MetadataValue.int(frame.count()),
-        "table_version": MetadataValue.int(int(version[0]) if version else 0),
+        "row_count": MetadataValue.int(row_count(table)),
+        "table_version": MetadataValue.int(table.version()),
         "path": MetadataValue.path(path),
         "dagster/column_schema": TableSchema(
-            columns=[TableColumn(field.name, field.dataType.simpleString()) for field in frame.schema.fields]
+            columns=[TableColumn(field.name, type_name(field.type)) for field in table.schema().fields]
         ),
         "preview": MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "(empty)"),
     }

@@ -38,7 +38,7 @@ def silver_flow_asset(domain: str, flow: SilverFlow, descriptions: Mapping[str, 
         report = run_silver_flow(spark, flow, lake)
         context.log.info(f"{flow.entity}: merged {dict(report.merged)}, quarantined {report.quarantined}")
         for target in flow.targets:
-            metadata = {**table_metadata(spark, lake.silver(target.table)), **flow_metadata(report, target.table)}
+            metadata = {**table_metadata(lake.silver(target.table)), **flow_metadata(report, target.table)}
             yield MaterializeResult(asset_key=table_key(domain, "silver", target.table), metadata=metadata)
 
     return _silver

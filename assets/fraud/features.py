@@ -4,10 +4,9 @@ e-commerce silver orders and chargebacks."""
 from datetime import UTC, datetime
 
 from dagster import MaterializeResult, MetadataValue, asset
-from pyspark.sql import SparkSession
 
 from assets.core.keys import table_key
-from assets.core.metadata import delta_table_metadata
+from assets.core.lake import table_metadata
 from assets.resources import LakehouseResource, RedisResource
 from features.fraud.inputs import FraudInputs, read_fraud_inputs
 from features.fraud.spec import FEATURE_COLUMNS
@@ -21,21 +20,20 @@ TRAINING_SET = table_key(MODEL, "features", "training_set")
 ONLINE_FEATURES = table_key(MODEL, "features", "online")
 
 
-def _silver_inputs(lakehouse: LakehouseResource) -> tuple[SparkSession, FraudInputs]:
-    spark = lakehouse.spark()
-    return spark, read_fraud_inputs(spark, domain_lake(lakehouse.settings(), "ecommerce"))
+def _silver_inputs(lakehouse: LakehouseResource) -> FraudInputs:
+    return read_fraud_inputs(lakehouse.spark(), domain_lake(lakehouse.settings(), "ecommerce"))
 
 
 @asset(key=TRAINING_SET, group_name=MODEL, kinds={"spark", "delta"}, deps=[SILVER_ORDERS, SILVER_CHARGEBACKS])
 def fraud_training_set(lakehouse: LakehouseResource) -> MaterializeResult:
     """Every order with its fraud features as of the moment it was placed (no later data) and its label as known
     now: what the fraud model learns from. Features come from silver orders and chargebacks at pinned versions."""
-    spark, inputs = _silver_inputs(lakehouse)
+    inputs = _silver_inputs(lakehouse)
     path = training_set_path(lakehouse.settings())
     frauds = write_training_set(inputs.orders.frame, inputs.chargebacks.frame, datetime.now(UTC), path)
     return MaterializeResult(
         metadata={
-            **delta_table_metadata(spark, path),
+            **table_metadata(path),
             "frauds": frauds,
             "features": len(FEATURE_COLUMNS),
             "input_table_versions": MetadataValue.json(inputs.versions()),
@@ -49,7 +47,7 @@ def fraud_online_features(lakehouse: LakehouseResource, redis: RedisResource) ->
     service reads when it scores an order; entries missing or stale there are recomputed from PostgreSQL."""
     from features.fraud.online import latest_entity_features, write_online  # the Redis client: not at load
 
-    _, inputs = _silver_inputs(lakehouse)
+    inputs = _silver_inputs(lakehouse)
     ttl_s, as_of = lakehouse.settings().online_feature_ttl_s, datetime.now(UTC)
     customers, terminals = latest_entity_features(inputs.orders.frame, inputs.chargebacks.frame, as_of)
     with redis.client() as client:

@@ -71,11 +71,11 @@ def telemetry_stream_asset(topics: Mapping[str, str] | None = None) -> AssetsDef
         context.log.info(report.skipped or f"telemetry stream: {report.batches} micro-batches")
         for entity in chosen:
             yield MaterializeResult(
-                asset_key=table_key(DOMAIN, "bronze", entity), metadata=table_metadata(spark, lake.bronze(entity))
+                asset_key=table_key(DOMAIN, "bronze", entity), metadata=table_metadata(lake.bronze(entity))
             )
             for target in FLOWS[entity].targets:
                 metadata = {
-                    **table_metadata(spark, lake.silver(target.table)),
+                    **table_metadata(lake.silver(target.table)),
                     **stream_metadata(report.flows.get(entity, FlowReport()), target.table),
                 }
                 yield MaterializeResult(asset_key=table_key(DOMAIN, "silver", target.table), metadata=metadata)
