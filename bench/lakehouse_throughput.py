@@ -213,8 +213,8 @@ def cpu_clock(spark: SparkSession) -> Iterator[CpuClock]:
     clock.seconds = cpu_seconds(spark) - started
 
 
-def parquet_silver(spark: SparkSession, ecommerce: DomainLake, out: str) -> int:
-    """The baseline's silver: the same classify/split and row functions, each table overwritten as Parquet."""
+def plain_silver(spark: SparkSession, ecommerce: DomainLake, out: str, fmt: str) -> int:
+    """The baseline's silver: the same classify/split and row functions, each table overwritten in ``fmt``."""
     quarantined = 0
     for entity in ENTITIES:
         flow = FLOWS[entity]
@@ -223,31 +223,35 @@ def parquet_silver(spark: SparkSession, ecommerce: DomainLake, out: str) -> int:
         classified = classify(bronze, flow.handled, flow.known).persist()
         parsed = split(classified, flow.handled)
         for target in flow.targets:
-            target.rows(parsed.events[target.event]).write.parquet(f"{out}/silver/{target.table}", mode="overwrite")
-        parsed.quarantine.write.parquet(f"{out}/quarantine/{entity}", mode="overwrite")
-        quarantined += spark.read.parquet(f"{out}/quarantine/{entity}").count()
+            rows = target.rows(parsed.events[target.event])
+            rows.write.format(fmt).mode("overwrite").save(f"{out}/silver/{target.table}")
+        parsed.quarantine.write.format(fmt).mode("overwrite").save(f"{out}/quarantine/{entity}")
+        quarantined += spark.read.format(fmt).load(f"{out}/quarantine/{entity}").count()
         classified.unpersist()
     return quarantined
 
 
-def parquet_gold(spark: SparkSession, out: str) -> None:
-    orders = spark.read.parquet(f"{out}/silver/orders")
-    lines = spark.read.parquet(f"{out}/silver/order_lines")
+def plain_gold(spark: SparkSession, out: str, fmt: str) -> None:
+    orders = spark.read.format(fmt).load(f"{out}/silver/orders")
+    lines = spark.read.format(fmt).load(f"{out}/silver/order_lines")
     for table, (build, partition_by) in BUILDERS.items():
-        build(orders, lines).write.parquet(f"{out}/gold/{table}", mode="overwrite", partitionBy=list(partition_by))
+        build(orders, lines).write.format(fmt).mode("overwrite").partitionBy(*partition_by).save(f"{out}/gold/{table}")
 
 
 def silver_tables() -> list[str]:
     return [target.table for entity in ENTITIES for target in FLOWS[entity].targets]
 
 
-def run_parquet(spark: SparkSession, ecommerce: DomainLake, out: str) -> Run:
+def run_plain(spark: SparkSession, ecommerce: DomainLake, out: str, fmt: str = "parquet") -> Run:
+    """The baseline (``fmt`` parquet) or, with ``fmt`` delta, the same writes into Delta tables: what the Delta
+    format itself costs (statistics per file, the log) apart from what the flows add (streaming checkpoint,
+    deduplication, MERGE)."""
     with Stopwatch() as silver_time, cpu_clock(spark) as silver_cpu:
-        quarantined = parquet_silver(spark, ecommerce, out)
+        quarantined = plain_silver(spark, ecommerce, out, fmt)
     with Stopwatch() as gold_time, cpu_clock(spark) as gold_cpu:
-        parquet_gold(spark, out)
-    silver_rows = sum(spark.read.parquet(f"{out}/silver/{t}").count() for t in silver_tables())
-    gold_rows = sum(spark.read.parquet(f"{out}/gold/{t}").count() for t in GOLD_TABLES)
+        plain_gold(spark, out, fmt)
+    silver_rows = sum(spark.read.format(fmt).load(f"{out}/silver/{t}").count() for t in silver_tables())
+    gold_rows = sum(spark.read.format(fmt).load(f"{out}/gold/{t}").count() for t in GOLD_TABLES)
     cpu = {"silver_cpu_s": silver_cpu.seconds, "gold_cpu_s": gold_cpu.seconds}
     return Run(silver_time.seconds, gold_time.seconds, silver_rows, gold_rows, quarantined, **cpu)
 
@@ -273,24 +277,27 @@ class Bronze:
     seconds: float  # generating and writing it: setup, not part of either figure
 
 
-def measure(spark: SparkSession, root: Path, orders: int, partitions: int) -> tuple[Bronze, Run, Run]:
+def measure(spark: SparkSession, root: Path, orders: int, partitions: int) -> tuple[Bronze, Run, Run, Run]:
     settings = Settings(lake_root=str(root))
     ecommerce = domain_lake(settings, "ecommerce")
     with Stopwatch() as bronze_time:
         bronze_rows = write_bronze(spark, ecommerce, orders, partitions)
     bronze = Bronze(bronze_rows, bronze_time.seconds)
     print(f"  bronze: {bronze.rows:,} events in {bronze.seconds:.1f}s under {root}; Parquet baseline next", flush=True)
-    parquet = run_parquet(spark, ecommerce, str(root / "parquet"))
-    print(f"  Parquet: silver {parquet.silver_s:.1f}s, gold {parquet.gold_s:.1f}s; Delta flows next", flush=True)
+    parquet = run_plain(spark, ecommerce, str(root / "parquet"))
+    print(f"  Parquet: silver {parquet.silver_s:.1f}s, gold {parquet.gold_s:.1f}s; plain Delta writes next", flush=True)
+    plain = run_plain(spark, ecommerce, str(root / "plain-delta"), "delta")
+    print(f"  plain Delta: silver {plain.silver_s:.1f}s, gold {plain.gold_s:.1f}s; Delta flows next", flush=True)
     delta = run_delta(spark, ecommerce)
-    if parquet.quarantined or delta.quarantined:
-        raise RuntimeError(f"synthetic events quarantined: {parquet.quarantined} (Parquet), {delta.quarantined}")
-    if (parquet.silver_rows, parquet.gold_rows) != (delta.silver_rows, delta.gold_rows):
-        raise RuntimeError(f"the two paths disagree on row counts: {parquet} vs {delta}")
-    return bronze, parquet, delta
+    runs = (parquet, plain, delta)
+    if any(run.quarantined for run in runs):
+        raise RuntimeError(f"synthetic events quarantined: {[run.quarantined for run in runs]}")
+    if len({(run.silver_rows, run.gold_rows) for run in runs}) != 1:
+        raise RuntimeError(f"the paths disagree on row counts: {runs}")
+    return bronze, parquet, plain, delta
 
 
-def add_runs(report: Report, bronze_rows: int, parquet: Run, delta: Run) -> None:
+def add_runs(report: Report, bronze_rows: int, parquet: Run, plain: Run, delta: Run) -> None:
     layers = (
         ("silver: bronze → silver", "events", lambda r: (bronze_rows, r.silver_s)),
         ("gold: silver → gold", "rows", lambda r: (r.silver_rows, r.gold_s)),
@@ -307,6 +314,9 @@ def add_runs(report: Report, bronze_rows: int, parquet: Run, delta: Run) -> None
         items, seconds = figures(parquet)
         notes = f"{parquet.silver_rows} silver rows, {parquet.gold_rows} gold rows"
         report.add(Measurement(baseline, items, seconds, unit, is_baseline=True, notes=notes))
+        items, seconds = figures(plain)
+        name, notes = f"{layer}, Delta, the baseline's writes", "overwrite: no checkpoint, dedupe or MERGE"
+        report.add(Measurement(name, items, seconds, unit, notes=notes, compare_to=baseline))
         items, seconds = figures(delta)
         notes = f"{delta.silver_rows} silver rows, {delta.gold_rows} gold rows"
         report.add(Measurement(f"{layer}, Delta flows (MERGE)", items, seconds, unit, notes=notes, compare_to=baseline))
@@ -329,7 +339,7 @@ def main() -> None:
             measure(spark, Path(scratch) / "warmup", args.warmup_events, 2)
         load_before = load_average()
         print(f"measuring {args.events:,} order events", flush=True)
-        bronze, parquet, delta = measure(spark, root, args.events, args.partitions)
+        bronze, parquet, plain, delta = measure(spark, root, args.events, args.partitions)
         spark.stop()
     counts = {"bronze_rows": bronze.rows, "silver_rows": delta.silver_rows, "gold_rows": delta.gold_rows}
     parameters = {"events": args.events, **counts, "bronze_setup_s": round(bronze.seconds, 2)}
@@ -339,7 +349,7 @@ def main() -> None:
         "load_average_after": load_average(),
     }
     report = Report("lakehouse_throughput", parameters)
-    add_runs(report, bronze.rows, parquet, delta)
+    add_runs(report, bronze.rows, parquet, plain, delta)
     report.print_table()
     report.save()
 
