@@ -28,8 +28,9 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def window_us(days: int) -> int:
-    return days * MICROS_PER_DAY
+def window_us(days: float) -> int:
+    """``days`` in whole microseconds (a fractional label delay too)."""
+    return round(days * MICROS_PER_DAY)
 
 
 def ratio(numerator: Column, denominator: Column, when_empty: float) -> Column:

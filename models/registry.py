@@ -55,6 +55,9 @@ class Candidate:
     figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # file name -> PNG
     extra_params: dict[str, object] = field(default_factory=dict)  # logged under their own names
     version_tags: dict[str, str] = field(default_factory=dict)  # on the registered version, for its server
+    # Version tags that define what the inputs mean (e.g. a label delay): a champion whose tags differ was
+    # judged on other features, so it is not compared on this holdout.
+    definition_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,11 @@ def register_candidate(
     """Log and register ``candidate``; ``score_holdout(model)`` is the entry's metric of a model on its holdout."""
     experiment_id = ensure_experiment(settings, entry.experiment)
     previous = load_champion(entry.name)
-    comparable = previous is not None and same_features(previous.model, candidate.feature_columns)
+    comparable = (
+        previous is not None
+        and same_features(previous.model, candidate.feature_columns)
+        and all(previous.tags.get(tag) == candidate.version_tags.get(tag) for tag in candidate.definition_tags)
+    )
     champion_metric = score_holdout(previous.model) if comparable else None
     metric = candidate.metrics[entry.metric]
     decision = decide_champion(metric, champion_metric, entry.metric_label)

@@ -6,6 +6,7 @@ from assets.core.keys import table_key
 from assets.core.mlflow_links import run_url
 from assets.fraud.features import MODEL, TRAINING_SET
 from assets.resources import LakehouseResource
+from features.fraud.spec import LABEL_DELAY_DAYS
 from features.fraud.training_set import training_set_path
 from features.pinned import read_pinned, table_versions
 
@@ -34,6 +35,7 @@ def fraud_classifier(context: AssetExecutionContext, lakehouse: LakehouseResourc
             "promoted": outcome.promoted,
             "champion_version": outcome.champion_version,
             "decision": outcome.reason,
+            "label_delay_days": MetadataValue.float(float(LABEL_DELAY_DAYS)),
             **{name: MetadataValue.float(value) for name, value in outcome.metrics.items()},
             "mlflow_run_id": outcome.run_id,
             "mlflow_ui": MetadataValue.url(run_url(settings, outcome.run_id)),

@@ -2,13 +2,15 @@
 
 An order placed at ``t`` sees its customer's and terminal's orders placed in ``[t - window, t)`` at microsecond
 precision: never itself, never a later order, and not another order placed in the very same microsecond either
-("strictly before t"). Terminal risk counts a past order as charged back only once its chargeback was filed
-before ``t``: training then sees exactly what serving could have known at that moment.
+("strictly before t"). Terminal risk looks at the terminal's matured orders, placed in
+``[t - delay - window, t - delay)``, and counts one as charged back only once its chargeback was filed before
+``t``: training then sees exactly what serving could have known at that moment (``spec`` says why the delay).
 
 Terminal risk is two-dimensional (when the order was placed, when its chargeback was filed), so instead of a
 self-join it is turned into events on one time line: a charged-back order placed at ``p`` and known at
-``k = max(p, filed_at)`` counts for orders at ``t`` with ``k < t <= p + window``, i.e. +1 at ``k`` and -1 at
-``p + window``; a running sum of the events strictly before ``t`` gives the count. One sort per terminal.
+``k = max(p + delay, filed_at)`` counts for orders at ``t`` with ``k < t <= p + delay + window``, i.e. +1 at ``k``
+and -1 at ``p + delay + window``; a running sum of the events strictly before ``t`` gives the count. One sort per
+terminal.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from features.fraud.request_features import NIGHT_ENDS_AT_HOUR, NO_HISTORY_AMOUNT_RATIO, SATURDAY
-from features.fraud.spec import FEATURE_COLUMNS, ORDER_KEY, TIMESTAMP_COLUMN, WINDOWS_DAYS
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_DELAY_DAYS, ORDER_KEY, TIMESTAMP_COLUMN, WINDOWS_DAYS
 from features.point_in_time import MICROS_PER_DAY, MICROS_PER_HOUR, ratio, window_us
 
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
@@ -59,10 +61,12 @@ def _risk_columns(value: Column, only_days: int | None = None) -> dict[str, Colu
     return {f"_risk_{d}d": value if only_days in (None, d) else F.lit(0) for d in WINDOWS_DAYS}
 
 
-def chargeback_events(orders: DataFrame, filings: DataFrame) -> DataFrame:
+def chargeback_events(orders: DataFrame, filings: DataFrame, label_delay_days: float = LABEL_DELAY_DAYS) -> DataFrame:
     """+1 when a charged-back order becomes known, -1 when it leaves each window (see the module docstring)."""
+    # "placed" here is when the order matures: from then on it sits in the risk windows.
+    matured = F.col(TS) + window_us(label_delay_days)
     charged = orders.join(filings, ORDER_KEY).select(
-        "terminal_id", F.col(TS).alias("placed"), F.greatest(F.col(TS), F.unix_micros("filed_at")).alias("known")
+        "terminal_id", matured.alias("placed"), F.greatest(matured, F.unix_micros("filed_at")).alias("known")
     )
     known_in_time = {f"_risk_{d}d": (F.col("known") < F.col("placed") + window_us(d)).cast("int") for d in WINDOWS_DAYS}
     starts = charged.select("terminal_id", F.col("known").alias(TS), *[c.alias(n) for n, c in known_in_time.items()])
@@ -80,8 +84,11 @@ def chargeback_events(orders: DataFrame, filings: DataFrame) -> DataFrame:
     return events.withColumn(_IS_ORDER, F.lit(0))
 
 
-def with_terminal_activity(orders: DataFrame, chargebacks_known: DataFrame) -> DataFrame:
-    """``orders`` gain the terminal columns; ``chargebacks_known`` are the events of :func:`chargeback_events`."""
+def with_terminal_activity(
+    orders: DataFrame, chargebacks_known: DataFrame, label_delay_days: float = LABEL_DELAY_DAYS
+) -> DataFrame:
+    """``orders`` gain the terminal columns; ``chargebacks_known`` are the events of :func:`chargeback_events` with
+    the same ``label_delay_days``. Activity counts the last days' orders; risk divides by the matured ones."""
     order_rows = orders.withColumns({**_risk_columns(F.lit(0)), _IS_ORDER: F.lit(1)})
     timeline = order_rows.unionByName(chargebacks_known, allowMissingColumns=True)
     by_terminal = Window.partitionBy("terminal_id").orderBy(TS)
@@ -90,10 +97,11 @@ def with_terminal_activity(orders: DataFrame, chargebacks_known: DataFrame) -> D
     for days in WINDOWS_DAYS:
         placed = F.sum(_IS_ORDER).over(by_terminal.rangeBetween(-window_us(days), -1))
         counts[f"terminal_orders_{days}d"] = F.coalesce(placed, F.lit(0)).cast("double")
+        delay = window_us(label_delay_days)
+        matured = F.sum(_IS_ORDER).over(by_terminal.rangeBetween(-delay - window_us(days), -delay - 1))
+        counts[f"_matured_{days}d"] = F.coalesce(matured, F.lit(0)).cast("double")
         counts[f"_charged_{days}d"] = F.coalesce(F.sum(f"_risk_{days}d").over(known_before), F.lit(0)).cast("double")
-    risks = {
-        f"terminal_risk_{d}d": ratio(F.col(f"_charged_{d}d"), F.col(f"terminal_orders_{d}d"), 0.0) for d in WINDOWS_DAYS
-    }
+    risks = {f"terminal_risk_{d}d": ratio(F.col(f"_charged_{d}d"), F.col(f"_matured_{d}d"), 0.0) for d in WINDOWS_DAYS}
     return timeline.withColumns(counts).filter(F.col(_IS_ORDER) == 1).withColumns(risks)
 
 
@@ -109,11 +117,15 @@ def request_columns() -> dict[str, Column]:
     }
 
 
-def build_fraud_features(orders: DataFrame, chargebacks: DataFrame) -> DataFrame:
-    """One row per order: ``order_id, customer_id, terminal_id, placed_at`` and ``FEATURE_COLUMNS`` (doubles)."""
+def build_fraud_features(
+    orders: DataFrame, chargebacks: DataFrame, label_delay_days: float = LABEL_DELAY_DAYS
+) -> DataFrame:
+    """One row per order: ``order_id, customer_id, terminal_id, placed_at`` and ``FEATURE_COLUMNS`` (doubles);
+    terminal risk over windows ending ``label_delay_days`` before each order."""
     placed = order_events(orders)
     # The chargeback events start from the bare orders: from the customer-window output, Spark would compute
     # those windows a second time for them.
-    known = chargeback_events(placed, first_filings(chargebacks))
-    events = with_terminal_activity(with_customer_activity(placed), known).withColumns(request_columns())
+    known = chargeback_events(placed, first_filings(chargebacks), label_delay_days)
+    terminals = with_terminal_activity(with_customer_activity(placed), known, label_delay_days)
+    events = terminals.withColumns(request_columns())
     return events.select(ORDER_KEY, "customer_id", "terminal_id", TIMESTAMP_COLUMN, *FEATURE_COLUMNS)

@@ -1,8 +1,9 @@
 """Fraud's online features: each customer's and terminal's features as of a moment, in Redis for the scoring service.
 
-The values for an entity are those an order placed at ``as_of`` would get offline (same windows, same rules).
-Only entities with an order in the longest window are written: any other one has all-zero features, which the
-PostgreSQL fallback answers cheaply. The store itself (hash layout, TTL, freshness) is ``features.online_store``.
+The values for an entity are those an order placed at ``as_of`` would get offline (same windows, same label
+delay, same rules). Only entities with an order in the longest window (pushed back by the label delay, for
+terminal risk) are written: any other one has all-zero features, which the PostgreSQL fallback answers cheaply.
+The store itself (hash layout, TTL, freshness) is ``features.online_store``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from features.fraud.offline import EXACT_AMOUNT, TS, first_filings, order_events
 from features.fraud.spec import (
     CUSTOMER_FEATURES,
     CUSTOMER_KEY,
+    LABEL_DELAY_DAYS,
     ORDER_KEY,
     TERMINAL_FEATURES,
     TERMINAL_KEY,
@@ -29,7 +31,7 @@ from features.online_store import EntityFeatures, as_of_text, entity_hashes, rea
 from features.point_in_time import ratio, unix_micros, window_us
 
 
-def _in_window(as_of_us: int, days: int) -> Column:
+def _in_window(as_of_us: int, days: float) -> Column:
     return F.col(TS) >= as_of_us - window_us(days)
 
 
@@ -42,26 +44,33 @@ def _customer_aggregates(as_of_us: int) -> list[Column]:
     return columns
 
 
-def _terminal_aggregates(as_of_us: int) -> list[Column]:
+def _terminal_aggregates(as_of_us: int, label_delay_days: float) -> list[Column]:
     known = F.unix_micros("filed_at") < as_of_us
+    matured_by_us = as_of_us - window_us(label_delay_days)
     columns = []
     for days in WINDOWS_DAYS:
         placed = F.count(F.when(_in_window(as_of_us, days), 1))
-        charged = F.count(F.when(_in_window(as_of_us, days) & known, 1))
+        in_matured_window = _in_window(matured_by_us, days) & (F.col(TS) < matured_by_us)
+        matured = F.count(F.when(in_matured_window, 1))
+        charged = F.count(F.when(in_matured_window & known, 1))
         columns.append(placed.cast("double").alias(f"terminal_orders_{days}d"))
-        columns.append(ratio(charged.cast("double"), placed, 0.0).alias(f"terminal_risk_{days}d"))
+        columns.append(ratio(charged.cast("double"), matured, 0.0).alias(f"terminal_risk_{days}d"))
     return columns
 
 
-def latest_entity_features(orders: DataFrame, chargebacks: DataFrame, as_of: datetime) -> tuple[DataFrame, DataFrame]:
+def latest_entity_features(
+    orders: DataFrame, chargebacks: DataFrame, as_of: datetime, label_delay_days: float = LABEL_DELAY_DAYS
+) -> tuple[DataFrame, DataFrame]:
     """``(customer_id + CUSTOMER_FEATURES, terminal_id + TERMINAL_FEATURES)`` as of ``as_of`` (aware)."""
     as_of_us = unix_micros(as_of)
-    recent = order_events(orders).filter(_in_window(as_of_us, max(WINDOWS_DAYS)) & (F.col(TS) < as_of_us))
+    before = order_events(orders).filter(F.col(TS) < as_of_us)
+    recent = before.filter(_in_window(as_of_us, max(WINDOWS_DAYS)))
     customers = recent.groupBy("customer_id").agg(*_customer_aggregates(as_of_us))
     average = ratio(F.col("customer_spend_30d"), F.col("customer_orders_30d"), 0.0)
     customers = customers.withColumn("customer_avg_amount_30d", average).select("customer_id", *CUSTOMER_FEATURES)
-    with_filings = recent.join(first_filings(chargebacks), ORDER_KEY, "left")
-    terminals = with_filings.groupBy("terminal_id").agg(*_terminal_aggregates(as_of_us))
+    terminal_orders = before.filter(_in_window(as_of_us, max(WINDOWS_DAYS) + label_delay_days))
+    with_filings = terminal_orders.join(first_filings(chargebacks), ORDER_KEY, "left")
+    terminals = with_filings.groupBy("terminal_id").agg(*_terminal_aggregates(as_of_us, label_delay_days))
     return customers, terminals.select("terminal_id", *TERMINAL_FEATURES)
 
 

@@ -7,14 +7,21 @@ is also the column order the model is trained on.
 Point-in-time rules, for an order placed at ``t``:
 - customer and terminal activity counts the entity's orders placed in ``[t - window, t)``: never the order
   itself, never anything later;
-- terminal risk is the share of the terminal's orders in ``[t - window, t)`` whose chargeback was *filed*
-  before ``t`` (a label is only known once its chargeback arrives: using later ones would leak the future);
+- terminal risk is the share of the terminal's *matured* orders, those placed in ``[t - delay - window, t - delay)``,
+  whose chargeback was *filed* before ``t`` (a label is only known once its chargeback arrives: using later ones
+  would leak the future). ``delay`` is the label delay: chargebacks take days to weeks, so the last days' orders
+  have no label yet and, counted, would only dilute the share (with a 7-day delay a window ending at ``t`` would
+  make the 1- and 7-day risks zero by construction). The windows shift back by it, as the Fraud Detection
+  Handbook's do; it is recorded with every model trained on these features;
 - request features come from the order itself.
 """
 
 from __future__ import annotations
 
 WINDOWS_DAYS = (1, 7, 30)
+# Days for most chargebacks to arrive: the terminal-risk windows end this long before the order. One value for
+# offline, online and fallback; a model records the delay its features used (``feature_definition``).
+LABEL_DELAY_DAYS = 7
 
 REQUEST_FEATURES = ("amount", "amount_to_customer_avg_30d", "hour_of_day", "is_weekend", "is_night")
 CUSTOMER_FEATURES = (
@@ -35,3 +42,12 @@ LABEL_COLUMN = "is_fraud"  # 1 when the order has a chargeback known at the trai
 # Online store (``features.online_store``): one Redis hash per customer and per terminal.
 CUSTOMER_KEY = "features:fraud:customer:{customer_id}"
 TERMINAL_KEY = "features:fraud:terminal:{terminal_id}"
+
+
+def feature_definition(label_delay_days: float = LABEL_DELAY_DAYS) -> dict[str, object]:
+    """What a model records about the features it was trained on, so serving can check it reads the same ones."""
+    return {
+        "feature_columns": list(FEATURE_COLUMNS),
+        "windows_days": list(WINDOWS_DAYS),
+        "label_delay_days": label_delay_days,
+    }

@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import average_precision_score
 
+from features.fraud.spec import LABEL_DELAY_DAYS, feature_definition
 from lakehouse.settings import Settings
 from models.fraud import FRAUD_EXPERIMENT_NAME, FRAUD_MODEL_NAME
 from models.fraud.evaluation import Thresholds
@@ -19,6 +20,7 @@ from models.fraud.training import TrainedModel, scores_of, train_fraud_model
 from models.registry import Candidate, ModelEntry, RegistryOutcome, load_champion, register_candidate
 
 DEFAULT_HOLDOUT_DAYS = 14
+LABEL_DELAY_TAG = "label_delay_days"
 FRAUD_MODEL = ModelEntry(
     name=FRAUD_MODEL_NAME,
     experiment=FRAUD_EXPERIMENT_NAME,
@@ -77,9 +79,25 @@ def candidate(trained: TrainedModel) -> Candidate:
         feature_columns=trained.feature_columns,
         input_example=trained.holdout.features.head(5),
         figures=trained.figures,
-        extra_params={f"threshold.{key}": value for key, value in thresholds.items()},
-        version_tags={f"{key}_threshold": str(value) for key, value in thresholds.items()},
+        extra_params={f"threshold.{key}": value for key, value in thresholds.items()}
+        # The columns are logged as features/feature_columns.json; the windows and delay say what they mean.
+        | {
+            f"features.{key}": value
+            for key, value in feature_definition(trained.label_delay_days).items()
+            if key != "feature_columns"
+        },
+        version_tags={f"{key}_threshold": str(value) for key, value in thresholds.items()}
+        | {LABEL_DELAY_TAG: _delay_text(trained.label_delay_days)},
+        definition_tags=(LABEL_DELAY_TAG,),
     )
+
+
+def _delay_text(days: float) -> str:
+    return f"{float(days):g}"
+
+
+class FeatureDefinitionMismatch(RuntimeError):
+    """The champion was trained on features defined otherwise than the ones the online store and fallback serve."""
 
 
 def current_champion(model_name: str = FRAUD_MODEL_NAME) -> ChampionModel | None:
@@ -87,5 +105,14 @@ def current_champion(model_name: str = FRAUD_MODEL_NAME) -> ChampionModel | None
     champion = load_champion(model_name)
     if champion is None:
         return None
+    delay = champion.tags.get(LABEL_DELAY_TAG)
+    # A version registered before the delay was recorded has no tag: it is served as before, and the next training
+    # replaces it (it is not comparable on the gate).
+    if delay is not None and delay != _delay_text(LABEL_DELAY_DAYS):
+        raise FeatureDefinitionMismatch(
+            f"{model_name} v{champion.version} was trained with terminal risk over windows ending {delay} days "
+            f"before each order, but the online store and fallback compute them {LABEL_DELAY_DAYS} days before: "
+            f"train a model with label_delay_days={LABEL_DELAY_DAYS} (lakehouse train fraud) before serving"
+        )
     thresholds = Thresholds(float(champion.tags["review_threshold"]), float(champion.tags["decline_threshold"]))
     return ChampionModel(champion.model, champion.name, champion.version, thresholds)

@@ -21,7 +21,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import ThreadpoolController
 
-from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_DELAY_DAYS, ORDER_KEY, TIMESTAMP_COLUMN
 from models.fraud import evaluation
 from models.fraud.evaluation import InsufficientLabels, Thresholds
 
@@ -73,10 +73,16 @@ class TrainedModel:
     table_versions: dict[str, int]
     figures: dict[str, bytes] = field(repr=False)  # file name -> PNG
     feature_columns: tuple[str, ...] = FEATURE_COLUMNS
+    label_delay_days: float = LABEL_DELAY_DAYS  # the features' (``features.fraud.spec``), recorded with the model
 
 
 def train_fraud_model(
-    training: pd.DataFrame, *, holdout_days: int, params: dict[str, object], table_versions: dict[str, int]
+    training: pd.DataFrame,
+    *,
+    holdout_days: int,
+    params: dict[str, object],
+    table_versions: dict[str, int],
+    label_delay_days: float = LABEL_DELAY_DAYS,
 ) -> TrainedModel:
     """Fit on orders before the holdout, choose thresholds on the end of that period, evaluate on the holdout."""
     train, test = split_by_time(_checked(training), holdout_days)
@@ -94,7 +100,9 @@ def train_fraud_model(
         "pr_curve.png": evaluation.pr_curve_png(holdout.labels, scores, thresholds),
         "confusion_matrix.png": evaluation.confusion_matrix_png(holdout.labels, scores, thresholds),
     }
-    return TrainedModel(model, chosen, thresholds, metrics, holdout, dict(table_versions), figures)
+    return TrainedModel(
+        model, chosen, thresholds, metrics, holdout, dict(table_versions), figures, label_delay_days=label_delay_days
+    )
 
 
 def split_by_time(frame: pd.DataFrame, holdout_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:

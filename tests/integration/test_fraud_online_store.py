@@ -40,11 +40,14 @@ CHARGEBACKS_SCHEMA = "order_id string, filed_at timestamp"
 
 
 def history(name: str) -> tuple[list[tuple[str, str, str, Decimal, datetime]], dict[str, datetime]]:
-    """Orders of two customers at two terminals over 40 days, and when some of them were charged back."""
+    """Orders of two customers at two terminals over 40 days, and when some of them were charged back (with the
+    default 7-day label delay, terminal risk at ``AS_OF`` looks at orders placed in ``[AS_OF - 7 - d, AS_OF - 7)``)."""
     c1, c2, t1, t2 = f"c1-{name}", f"c2-{name}", f"t1-{name}", f"t2-{name}"
     orders = [
         (f"o1-{name}", c1, t1, Decimal("0.10"), AS_OF - 35 * DAY),
         (f"o2-{name}", c1, t1, Decimal("0.20"), AS_OF - 30 * DAY),
+        (f"o9-{name}", c2, t2, Decimal("5.00"), AS_OF - 12 * DAY),
+        (f"o8-{name}", c2, t2, Decimal("40.00"), AS_OF - 10 * DAY),
         (f"o3-{name}", c1, t2, Decimal("19.99"), AS_OF - 6 * DAY),
         (f"o4-{name}", c2, t1, Decimal("250.00"), AS_OF - 5 * DAY),
         (f"o5-{name}", c2, t1, Decimal("12.35"), AS_OF - DAY),
@@ -53,6 +56,7 @@ def history(name: str) -> tuple[list[tuple[str, str, str, Decimal, datetime]], d
     ]
     filed = {
         f"o2-{name}": AS_OF - 20 * DAY,
+        f"o8-{name}": AS_OF - 3 * DAY,
         f"o4-{name}": AS_OF - 2 * DAY,
         f"o5-{name}": AS_OF + DAY,  # after as_of: not known yet
     }
@@ -95,7 +99,11 @@ def test_materialised_features_read_back_as_the_offline_values(
     expected_by_pair = offline_probe(spark, orders, filed)
     c1_t1 = expected_by_pair[(orders[0][1], orders[0][2])]  # by hand: o2 (exactly 30 days old), o3, o6; o1 too old
     assert (c1_t1["customer_orders_30d"], c1_t1["customer_spend_30d"]) == (3.0, 20.89)
-    assert (c1_t1["terminal_orders_7d"], c1_t1["terminal_risk_7d"]) == (3.0, 1 / 3)  # o4, o5, o6; only o4 known
+    # Activity counts the last 7 days (o4, o5, o6); risk only matured orders: none in [-14, -7) at t1, and in
+    # [-37, -7) o1 and o2 (o1 is older than the 30-day activity window), of which o2's chargeback is known.
+    assert (c1_t1["terminal_orders_7d"], c1_t1["terminal_risk_7d"], c1_t1["terminal_risk_30d"]) == (3.0, 0.0, 1 / 2)
+    c2_t2 = expected_by_pair[(orders[2][1], orders[2][2])]  # o9 and o8 matured at t2, o8 charged back 3 days ago
+    assert (c2_t2["terminal_orders_7d"], c2_t2["terminal_risk_7d"], c2_t2["terminal_risk_1d"]) == (2.0, 1 / 2, 0.0)
     for (customer, terminal), expected in expected_by_pair.items():
         online = read_online_features(redis_client, customer, terminal, now=AS_OF + timedelta(minutes=5), max_age_s=ttl)
         assert online.fresh and online.customer.as_of == AS_OF

@@ -12,10 +12,15 @@ from fraud_synthetic import synthetic_orders
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score
 
-from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, TIMESTAMP_COLUMN
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_DELAY_DAYS, TIMESTAMP_COLUMN
 from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
-from models.fraud.registry import register_fraud_model, train_and_register
+from models.fraud.registry import (
+    FeatureDefinitionMismatch,
+    current_champion,
+    register_fraud_model,
+    train_and_register,
+)
 from models.fraud.training import train_fraud_model
 
 pytestmark = pytest.mark.integration
@@ -102,8 +107,33 @@ def test_a_run_records_what_the_model_learned_from_and_loads_back_identically(tm
 
     version = MlflowClient().get_model_version(unique_name, outcome.version)
     assert float(version.tags["decline_threshold"]) == trained.thresholds.decline
+    # The label delay its terminal-risk windows used, on the run and on the version the server loads.
+    assert float(run.data.params["features.label_delay_days"]) == float(version.tags["label_delay_days"])
+    assert float(version.tags["label_delay_days"]) == LABEL_DELAY_DAYS
     loaded = mlflow.sklearn.load_model(f"models:/{unique_name}@champion")
     features = trained.holdout.features
     np.testing.assert_array_equal(loaded.predict_proba(features), trained.model.predict_proba(features))
     served = mlflow.pyfunc.load_model(f"models:/{unique_name}@champion").predict(features)
     np.testing.assert_array_equal(np.asarray(served), trained.model.predict_proba(features))
+
+
+def test_a_champion_trained_with_another_label_delay_is_neither_compared_nor_served(tmp_path, unique_name):
+    settings = Settings(home=tmp_path)
+    configure_mlflow(settings)
+    data = synthetic_orders(1200, seed=5)
+    other = train_fraud_model(
+        data,
+        holdout_days=HOLDOUT_DAYS,
+        params={"max_iter": 20},
+        table_versions=VERSIONS,
+        label_delay_days=LABEL_DELAY_DAYS + 7,
+    )
+    assert register_fraud_model(settings, other, unique_name).promoted
+    with pytest.raises(FeatureDefinitionMismatch, match=f"ending {LABEL_DELAY_DAYS + 7:g} days"):
+        current_champion(unique_name)
+
+    # A model on the served definition, even a stump, replaces it: the old one was judged on other features.
+    stump = train_fraud_model(data, holdout_days=HOLDOUT_DAYS, params={"max_iter": 1}, table_versions=VERSIONS)
+    outcome = register_fraud_model(settings, stump, unique_name)
+    assert (outcome.promoted, outcome.previous_champion_metric) == (True, None)
+    assert current_champion(unique_name).version == outcome.version

@@ -99,7 +99,8 @@ def terminal_history(spark) -> tuple[DataFrame, DataFrame]:
 
 
 def test_terminal_risk_counts_only_chargebacks_filed_before_the_order(spark, terminal_history) -> None:
-    features = features_by_order(build_fraud_features(*terminal_history))
+    # Without a label delay every order in the window is in the share, labelled or not.
+    features = features_by_order(build_fraud_features(*terminal_history, label_delay_days=0))
     now, then = features["now"], features["then"]
     assert [now[f"terminal_orders_{d}d"] for d in (1, 7, 30)] == [0.0, 4.0, 4.0]
     assert [now[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 1 / 4, 1 / 4]
@@ -108,6 +109,23 @@ def test_terminal_risk_counts_only_chargebacks_filed_before_the_order(spark, ter
     assert [then[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 3 / 5, 3 / 5]
     assert features["p4"]["terminal_risk_7d"] == 0.0  # p5's chargeback came 3 days after p4 was placed
     assert features["elsewhere"]["terminal_orders_30d"] == 0.0
+
+
+def test_terminal_risk_looks_only_at_orders_old_enough_for_their_label(spark, terminal_history) -> None:
+    # A 3-day delay: at T0 the risk windows end at T0 - 3 days, so p2 (not matured) is out of every share while
+    # still counted as activity; p3, placed exactly 3 days before, is out too (windows end before their end).
+    features = features_by_order(build_fraud_features(*terminal_history, label_delay_days=3))
+    now, then = features["now"], features["then"]
+    assert [now[f"terminal_orders_{d}d"] for d in (1, 7, 30)] == [0.0, 4.0, 4.0]
+    # Matured at T0: p5 and p4 (windows [T0-3-d, T0-3)); p5's chargeback is known, p4's is not yet (and p4 alone,
+    # not charged back by T0, fills the 1-day window).
+    assert [now[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 1 / 2, 1 / 2]
+    # At T0+2 the windows end at T0-1: p5, p4, p3 and p2 in the 7- and 30-day ones, of which p5, p4 and p3 are
+    # charged back and known by then; the 1-day window [T0-2, T0-1) holds p2 alone, never charged back.
+    assert [then[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 3 / 4, 3 / 4]
+    # The delay of 0 gives the earlier rule back: the same as without the shift.
+    undelayed = features_by_order(build_fraud_features(*terminal_history, label_delay_days=0))
+    assert undelayed["now"]["terminal_risk_7d"] == 1 / 4
 
 
 def test_the_label_is_a_chargeback_filed_at_or_before_the_cutoff(spark, terminal_history) -> None:
@@ -126,10 +144,13 @@ def test_a_naive_cutoff_is_refused(spark, terminal_history) -> None:
 
 def test_online_values_are_what_an_order_placed_at_as_of_would_get(spark, terminal_history) -> None:
     orders, chargebacks = terminal_history
-    customers, terminals = latest_entity_features(orders, chargebacks, as_of=T0)
+    customers, terminals = latest_entity_features(orders, chargebacks, as_of=T0, label_delay_days=0)
     terminal = {row["terminal_id"]: row.asDict() for row in terminals.collect()}["t1"]
     assert [terminal[f"terminal_orders_{d}d"] for d in (1, 7, 30)] == [0.0, 4.0, 4.0]
     assert [terminal[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 1 / 4, 1 / 4]
+    _, delayed = latest_entity_features(orders, chargebacks, as_of=T0, label_delay_days=3)
+    terminal = {row["terminal_id"]: row.asDict() for row in delayed.collect()}["t1"]
+    assert [terminal[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 1 / 2, 1 / 2]
     assert sorted(row["customer_id"] for row in customers.collect()) == ["c1", "c2", "c3", "c4"]  # active before T0
 
 
@@ -178,7 +199,9 @@ def test_assemble_vector_follows_feature_columns() -> None:
         assemble_vector(request, customer, {k: v for k, v in terminal.items() if k != "terminal_risk_30d"})
 
 
-def reference_features(orders: list[tuple], filed: dict[str, datetime]) -> dict[str, dict[str, float]]:
+def reference_features(
+    orders: list[tuple], filed: dict[str, datetime], delay: timedelta
+) -> dict[str, dict[str, float]]:
     """The spec read literally, one order at a time (quadratic, fine for a few dozen orders)."""
     result = {}
     for order_id, customer, terminal, _, t in orders:
@@ -187,17 +210,19 @@ def reference_features(orders: list[tuple], filed: dict[str, datetime]) -> dict[
             window = [o for o in orders if t - d * DAY <= o[4] < t]
             mine = [Decimal(o[3]) for o in window if o[1] == customer]
             at_terminal = [o[0] for o in window if o[2] == terminal]
-            charged = [o for o in at_terminal if o in filed and filed[o] < t]
+            matured = [o[0] for o in orders if t - delay - d * DAY <= o[4] < t - delay and o[2] == terminal]
+            charged = [o for o in matured if o in filed and filed[o] < t]
             values |= {f"customer_orders_{d}d": float(len(mine)), f"customer_spend_{d}d": float(sum(mine))}
             values[f"terminal_orders_{d}d"] = float(len(at_terminal))
-            values[f"terminal_risk_{d}d"] = len(charged) / len(at_terminal) if at_terminal else 0.0
+            values[f"terminal_risk_{d}d"] = len(charged) / len(matured) if matured else 0.0
         orders_30d = values["customer_orders_30d"]
         values["customer_avg_amount_30d"] = values["customer_spend_30d"] / orders_30d if orders_30d else 0.0
         result[order_id] = values
     return result
 
 
-def test_random_histories_match_the_reference(spark) -> None:
+@pytest.mark.parametrize("delay_days", [0, 7, 2.5])
+def test_random_histories_match_the_reference(spark, delay_days: float) -> None:
     rng = random.Random(2024)
     start = T0 - 45 * DAY
     moments = [start + timedelta(seconds=rng.randrange(45 * 86400)) for _ in range(70)]
@@ -207,8 +232,9 @@ def test_random_histories_match_the_reference(spark) -> None:
         for i, at in enumerate(moments)
     ]
     filed = {o[0]: o[4] + timedelta(hours=rng.randrange(0, 40 * 24)) for o in orders if rng.random() < 0.3}
-    computed = build_fraud_features(silver_orders(spark, orders), silver_chargebacks(spark, list(filed.items())))
+    chargebacks = silver_chargebacks(spark, list(filed.items()))
+    computed = build_fraud_features(silver_orders(spark, orders), chargebacks, label_delay_days=delay_days)
     features = features_by_order(computed)
-    expected = reference_features(orders, filed)
+    expected = reference_features(orders, filed, timedelta(days=delay_days))
     for order_id, values in expected.items():
         assert {name: features[order_id][name] for name in values} == pytest.approx(values, rel=1e-12), order_id
