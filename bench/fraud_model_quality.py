@@ -1,16 +1,32 @@
-"""Fraud model quality: holdout metrics of the model trained on generated traffic, and on the same traffic written to
-CSV and read back through the importer, side by side.
+"""Fraud model quality on a later period, after the label delay: the project's model beside logistic regression,
+a random forest and a one-feature baseline, on the same point-in-time features.
 
-Both datasets come from one ``simulate`` run (``--orders`` over ``DAYS`` days ending at ``NOW``, fraud rate
-``FRAUD_RATE``). "generated" takes the ``Transaction`` records as they are; "imported CSV" writes them with
-``write_csv`` (chargebacks known at ``NOW``), then keeps only what ``import_csv`` sends (PlaceOrder, FileChargeback),
-so the importer's parsing is exercised for real. Each becomes silver-shaped orders and chargebacks, then features,
-the training set as of ``NOW`` and ``train_fraud_model`` (last ``HOLDOUT_DAYS`` days held out).
+Traffic: one ``simulate`` run, ``--orders`` over ``DAYS`` days ending at ``NOW`` (fraud rate ``FRAUD_RATE``), with
+every chargeback exactly ``--label-delay-days`` (D, default 7) after its order, or with ``--realistic-delays``
+drawn as the generator does by default (mostly 1-3 weeks; D then only sets the gap and the features' delay).
 
-Baseline, from the same run and the same holdout rows: a trivial scorer, the ``amount_to_customer_avg_30d``
-feature alone (how unusual the amount is for the customer) used as the fraud score.
+Periods, as in the "Reproducible Machine Learning for Credit Card Fraud Detection" handbook:
 
-    .venv/bin/python -m bench.fraud_model_quality --orders 20000 --seed 7
+    warm-up (WARMUP_DAYS) | training [train_start, train_end) | delay (D days) | test [test_start, +TEST_DAYS)
+
+The models are fitted at ``test_start = train_end + D`` on the training orders, labelled with the chargebacks filed
+before ``test_start`` (with a fixed delay, every training fraud is known by then: training stops D days before the
+fit because later orders have no labels yet), then score the test week. Test labels are the ground truth
+``is_fraud`` (every chargeback arrives eventually); how many were known at the end of the run is reported too.
+Features come from ``build_fraud_features(..., label_delay_days=D)`` over all orders and the chargebacks filed by
+``NOW`` (what silver holds at the end of the test week): being point-in-time, an order only sees earlier filings.
+
+Scorers, on ``FEATURE_COLUMNS``: the project's model (``fit_classifier`` with ``DEFAULT_PARAMS``), a logistic
+regression (standardised, balanced classes), a random forest (200 trees, depth 10, balanced subsamples) and the
+baseline ``amount_to_customer_avg_30d`` alone as the score. Metrics on the test week: average precision, ROC-AUC,
+and, at the review budget, precision, recall and recall per fraud pattern. Review budget: on each test day, the
+reviewers see the day's top ``min(TOP_K, ceil(MAX_REVIEW_RATE * orders that day))`` scores (``TOP_K`` = 100 a day,
+as the handbook's daily top-k; the cap keeps a small run from reviewing a third of its orders).
+
+The CSV round trip is checked on silver rows only (the generated orders and chargebacks written with ``write_csv``
+and read back by ``import_csv`` must give the same rows): training a second time on them would double the run.
+
+    .venv/bin/python -m bench.fraud_model_quality --orders 20000 --seed 7 [--label-delay-days 7] [--realistic-delays]
 
 Needs no stack: the lake is a temporary folder. Prints a table and writes bench/results/fraud_model_quality.json.
 """
@@ -19,45 +35,69 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import SparkSession
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
 from bench.report import RESULTS_DIR, Stopwatch, load_average
 from features.fraud.offline import build_fraud_features
-from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY
-from features.fraud.training_set import build_training_set
+from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
 from ingest.ecommerce.commands import Command, FileChargeback, PlaceOrder
-from ingest.ecommerce.fraud_patterns import FraudConfig
-from ingest.ecommerce.generator import simulate, write_csv
+from ingest.ecommerce.fraud_patterns import COMPROMISED_CARD, COMPROMISED_TERMINAL, UNUSUAL_AMOUNT, FraudConfig
+from ingest.ecommerce.generator import SimulatedOrder, simulate, write_csv
 from ingest.ecommerce.importer import ImportOptions, import_csv
 from ingest.ecommerce.population import PopulationConfig
 from ingest.ecommerce.traffic import TrafficConfig
-from ingest.ecommerce.transactions import Transaction
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from models.fraud.evaluation import TOP_K, precision_at_k
-from models.fraud.training import TrainedModel, train_fraud_model
+from models.fraud.evaluation import MAX_REVIEW_RATE, TOP_K
+from models.fraud.training import DEFAULT_PARAMS, fit_classifier, scores_of
 
 BENCHMARK = "fraud_model_quality"
-NOW = datetime(2025, 6, 1, tzinfo=UTC)  # end of the simulated window and training cut-off: labels known by then
+NOW = datetime(2025, 6, 1, tzinfo=UTC)  # end of the simulated window and of the test week
 DAYS = 60
+WARMUP_DAYS = 14  # orders before the training period only give the features their history
+TEST_DAYS = 7
 FRAUD_RATE = 0.03
-HOLDOUT_DAYS = 14
 BASELINE_FEATURE = "amount_to_customer_avg_30d"
+PATTERNS = (COMPROMISED_TERMINAL, COMPROMISED_CARD, UNUSUAL_AMOUNT)
 ORDERS_SCHEMA = "order_id string, customer_id string, terminal_id string, amount decimal(18,2), placed_at timestamp"
 CHARGEBACKS_SCHEMA = "order_id string, filed_at timestamp"
 OrderRow = tuple[str, str, str, object, datetime]
 ChargebackRow = tuple[str, datetime]
+Scorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Periods:
+    train_start: datetime
+    train_end: datetime
+    test_start: datetime  # train_end + the label delay: when the models are fitted
+    test_end: datetime
+
+    @classmethod
+    def ending_at(cls, end: datetime, delay_days: float) -> Periods:
+        test_start = end - timedelta(days=TEST_DAYS)
+        train_end = test_start - timedelta(days=delay_days)
+        train_start = end - timedelta(days=DAYS - WARMUP_DAYS)
+        if train_start >= train_end:
+            raise ValueError(f"a {delay_days}-day delay leaves no training period in {DAYS} days")
+        return cls(train_start, train_end, test_start, end)
 
 
 @dataclass
@@ -76,7 +116,7 @@ class SilverRows:
             self.chargebacks.append((command.order_id, command.filed_at))
 
 
-def traffic(orders: int, seed: int) -> list[Transaction]:
+def traffic(orders: int, seed: int, delay_days: float, realistic: bool) -> list[SimulatedOrder]:
     config = TrafficConfig(
         seed=seed,
         count=orders,
@@ -84,22 +124,23 @@ def traffic(orders: int, seed: int) -> list[Transaction]:
         now=NOW,
         fraud=FraudConfig(rate=FRAUD_RATE),
         population=PopulationConfig(customers=max(orders // 20, 50), merchants=max(orders // 100, 20)),
+        chargeback_delay_days=None if realistic else delay_days,
     )
-    return [simulated.transaction for simulated in simulate(config)]
+    return list(simulate(config))
 
 
-def generated_silver(transactions: list[Transaction]) -> SilverRows:
+def generated_silver(orders: list[SimulatedOrder]) -> SilverRows:
     silver = SilverRows()
-    for tx in transactions:
+    for tx in (order.transaction for order in orders):
         silver.orders.append((tx.transaction_id, tx.customer_id, tx.terminal_id, tx.amount, tx.placed_at))
         if tx.chargeback_at is not None and tx.chargeback_at <= NOW:
             silver.chargebacks.append((tx.transaction_id, tx.chargeback_at))
     return silver
 
 
-def imported_silver(transactions: list[Transaction], scratch: Path) -> SilverRows:
+def imported_silver(orders: list[SimulatedOrder], scratch: Path) -> SilverRows:
     path = scratch / "transactions.csv"
-    write_csv(transactions, path, known_at=NOW)
+    write_csv((order.transaction for order in orders), path, known_at=NOW)
     silver = SilverRows()
     options = ImportOptions(known_at=NOW, rejects_path=scratch / "transactions.rejects.csv")
     summary = import_csv(path, None, silver, None, options)
@@ -108,70 +149,138 @@ def imported_silver(transactions: list[Transaction], scratch: Path) -> SilverRow
     return silver
 
 
-def training_frame(spark: SparkSession, silver: SilverRows) -> pd.DataFrame:
+def same_rows(left: SilverRows, right: SilverRows) -> bool:
+    """Whether both hold the same orders and chargebacks, whatever the order they came in."""
+    return sorted(left.orders) == sorted(right.orders) and sorted(left.chargebacks) == sorted(right.chargebacks)
+
+
+def feature_table(spark: SparkSession, silver: SilverRows, delay_days: float) -> pd.DataFrame:
     orders = spark.createDataFrame(silver.orders, ORDERS_SCHEMA)
     chargebacks = spark.createDataFrame(silver.chargebacks, CHARGEBACKS_SCHEMA)
-    features = build_fraud_features(orders, chargebacks)
-    return build_training_set(features, chargebacks, cutoff=NOW).toPandas()
+    features = build_fraud_features(orders, chargebacks, label_delay_days=delay_days).toPandas()
+    features[TIMESTAMP_COLUMN] = pd.to_datetime(features[TIMESTAMP_COLUMN], utc=True)
+    features[list(FEATURE_COLUMNS)] = features[list(FEATURE_COLUMNS)].astype("float64")
+    return features.sort_values([TIMESTAMP_COLUMN, ORDER_KEY], kind="stable").reset_index(drop=True)
 
 
-def baseline_metrics(trained: TrainedModel) -> dict[str, float]:
-    """The baseline feature alone as the score, on exactly the rows the model was judged on."""
-    labels, scores = trained.holdout.labels, trained.holdout.features[BASELINE_FEATURE].to_numpy(dtype=float)
-    return {
-        "pr_auc": float(average_precision_score(labels, scores)),
+def labelled(
+    features: pd.DataFrame, orders: list[SimulatedOrder], periods: Periods
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows labelled as known at the fit, test rows with the ground truth, pattern and test day)."""
+    truth = pd.DataFrame(
+        {
+            ORDER_KEY: [o.transaction.transaction_id for o in orders],
+            "pattern": [o.pattern for o in orders],
+            "is_fraud_truth": [int(o.transaction.is_fraud) for o in orders],
+            "filed_at": pd.to_datetime([o.transaction.chargeback_at for o in orders], utc=True),
+        }
+    )
+    rows = features.merge(truth, on=ORDER_KEY, how="left", validate="one_to_one")
+    placed = rows[TIMESTAMP_COLUMN]
+    train = rows[(placed >= periods.train_start) & (placed < periods.train_end)].copy()
+    train[LABEL_COLUMN] = (train["filed_at"] < periods.test_start).astype(int)  # NaT compares False
+    test = rows[(placed >= periods.test_start) & (placed < periods.test_end)].copy()
+    test[LABEL_COLUMN] = test["is_fraud_truth"]
+    test["day"] = (test[TIMESTAMP_COLUMN] - periods.test_start) // pd.Timedelta(days=1)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def fit_scorers(train: pd.DataFrame) -> tuple[dict[str, Scorer], dict[str, float]]:
+    """Each scorer fitted on the same training rows and columns, with its fitting time in seconds."""
+    features, labels = train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN].to_numpy()
+    logistic = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
+    forest = RandomForestClassifier(
+        n_estimators=200, max_depth=10, class_weight="balanced_subsample", n_jobs=1, random_state=0
+    )
+    fits: dict[str, Callable[[], object]] = {
+        "project (HGB)": lambda: fit_classifier(train, DEFAULT_PARAMS),
+        "logistic regression": lambda: logistic.fit(features, labels),
+        "random forest": lambda: forest.fit(features, labels),
+    }
+    scorers: dict[str, Scorer] = {}
+    seconds: dict[str, float] = {}
+    for name, fit in fits.items():
+        with Stopwatch() as fitting:
+            model = fit()
+        scorers[name] = lambda rows, model=model: scores_of(model, rows[list(FEATURE_COLUMNS)])
+        seconds[name] = round(fitting.seconds, 2)
+        print(f"  fitted {name} in {fitting.seconds:.1f}s", flush=True)
+    scorers[f"baseline: {BASELINE_FEATURE}"] = lambda rows: rows[BASELINE_FEATURE].to_numpy(dtype=float)
+    return scorers, seconds
+
+
+def reviewed(days: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Whether each order is in its day's review queue: the day's ``review_budget`` highest scores (ties: earlier)."""
+    queue = np.zeros(len(scores), dtype=bool)
+    for day in np.unique(days):
+        today = np.flatnonzero(days == day)
+        queue[today[np.argsort(-scores[today], kind="stable")[: review_budget(len(today))]]] = True
+    return queue
+
+
+def review_budget(orders_that_day: int) -> int:
+    return min(TOP_K, math.ceil(MAX_REVIEW_RATE * orders_that_day))
+
+
+def week_metrics(test: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
+    labels = test[LABEL_COLUMN].to_numpy()
+    queue = reviewed(test["day"].to_numpy(), scores)
+    caught = queue & (labels == 1)
+    metrics = {
+        "average_precision": float(average_precision_score(labels, scores)),
         "roc_auc": float(roc_auc_score(labels, scores)),
-        "precision_at_k": precision_at_k(labels, scores, min(TOP_K, len(labels))),
+        "precision_at_budget": float(caught.sum() / queue.sum()),
+        "recall_at_budget": float(caught.sum() / labels.sum()),
     }
+    for pattern in PATTERNS:
+        of_pattern = (test["pattern"] == pattern).to_numpy()
+        metrics[f"recall_{pattern}"] = float(caught[of_pattern].sum() / of_pattern.sum()) if of_pattern.any() else 0.0
+    return metrics
 
 
-def evaluate(dataset: str, training: pd.DataFrame, seconds: float) -> dict[str, object]:
-    with Stopwatch() as fitting:
-        trained = train_fraud_model(training, holdout_days=HOLDOUT_DAYS, params={}, table_versions={})
+def print_table(results: dict[str, dict[str, float]], fit_seconds: dict[str, float]) -> None:
+    columns = {
+        "average_precision": "AP",
+        "roc_auc": "ROC-AUC",
+        "precision_at_budget": "prec@budget",
+        "recall_at_budget": "recall@budget",
+        **{f"recall_{p}": f"rec {p.split('_')[1]}" for p in PATTERNS},
+    }
+    print(f"\n{'scorer':<38}" + "".join(f"{h:>14}" for h in columns.values()) + f"{'fit s':>8}")
+    for name, metrics in results.items():
+        values = "".join(f"{metrics[key]:>14.3f}" for key in columns)
+        print(f"{name:<38}{values}{fit_seconds.get(name, 0.0):>8.1f}")
+
+
+def counts(train: pd.DataFrame, test: pd.DataFrame, periods: Periods) -> dict[str, object]:
+    test_frauds = test[test[LABEL_COLUMN] == 1]
+    per_day = test.groupby("day").size()
     return {
-        "dataset": dataset,
-        "orders": len(training),
-        "frauds": int(training[LABEL_COLUMN].sum()),
-        "holdout_rows": trained.holdout.rows,
-        "holdout_frauds": trained.holdout.frauds,
-        "holdout_order_ids_sha256": trained.holdout.order_ids_sha256,
-        "model": trained.metrics,
-        "baseline": baseline_metrics(trained),
-        "seconds_training_set": round(seconds, 2),
-        "seconds_training": round(fitting.seconds, 2),
+        "periods": {name: moment.isoformat() for name, moment in asdict(periods).items()},
+        "train_orders": len(train),
+        "train_frauds_true": int(train["is_fraud_truth"].sum()),
+        "train_frauds_known_at_fit": int(train[LABEL_COLUMN].sum()),
+        "test_orders": len(test),
+        "test_frauds": len(test_frauds),
+        "test_frauds_by_pattern": {p: int((test_frauds["pattern"] == p).sum()) for p in PATTERNS},
+        "test_frauds_known_at_test_end": int((test_frauds["filed_at"] <= periods.test_end).sum()),
+        "review_budget_per_day": [review_budget(n) for n in per_day.to_list()],
+        "review_rate": sum(review_budget(n) for n in per_day.to_list()) / len(test),
     }
 
 
-def same_training_rows(left: pd.DataFrame, right: pd.DataFrame) -> bool:
-    """Whether both paths gave the same orders, labels and features (the importer lost or changed nothing)."""
-    columns = [ORDER_KEY, LABEL_COLUMN, *FEATURE_COLUMNS]
-    ordered = [frame[columns].sort_values(ORDER_KEY).reset_index(drop=True) for frame in (left, right)]
-    if len(ordered[0]) != len(ordered[1]) or not ordered[0][ORDER_KEY].equals(ordered[1][ORDER_KEY]):
-        return False
-    features = [frame[[LABEL_COLUMN, *FEATURE_COLUMNS]].to_numpy(dtype=float) for frame in ordered]
-    return bool(np.allclose(features[0], features[1], rtol=1e-9, atol=1e-9))
-
-
-def print_table(rows: list[dict[str, object]]) -> None:
-    header = ("dataset", "orders", "frauds", "holdout frauds", "PR-AUC", "ROC-AUC", f"precision@{TOP_K}")
-    print(f"\n{header[0]:<14}" + "".join(f"{h:>16}" for h in header[1:]) + f"{'baseline PR-AUC':>17}")
-    for row in rows:
-        model, baseline = row["model"], row["baseline"]
-        counts = "".join(f"{row[key]:>16,}" for key in ("orders", "frauds", "holdout_frauds"))
-        scores = "".join(f"{model[key]:>16.3f}" for key in ("pr_auc", "roc_auc", "precision_at_k"))
-        print(f"{row['dataset']:<14}{counts}{scores}{baseline['pr_auc']:>17.3f}")
-
-    def each(part: str, key: str) -> str:
-        return ", ".join(f"{row[part][key]:.3f}" for row in rows)
-
+def describe(facts: dict[str, object]) -> None:
     print(
-        f"baseline: the {BASELINE_FEATURE} feature alone as the score, same holdout rows as the model "
-        f"(ROC-AUC {each('baseline', 'roc_auc')}; precision@{TOP_K} {each('baseline', 'precision_at_k')}); "
-        f"holdout base rate {each('model', 'base_rate')}; frauds = chargebacks known at the cut-off"
+        f"training {facts['train_orders']:,} orders, {facts['train_frauds_known_at_fit']} frauds known at the fit "
+        f"of {facts['train_frauds_true']} true; test week {facts['test_orders']:,} orders, {facts['test_frauds']} "
+        f"frauds {facts['test_frauds_by_pattern']} (ground truth; {facts['test_frauds_known_at_test_end']} charged "
+        f"back by the end of the test week)\nreview budget: per test day the top min({TOP_K}, "
+        f"ceil({MAX_REVIEW_RATE:.0%} of the day's orders)) scores = {facts['review_budget_per_day']} "
+        f"({facts['review_rate']:.1%} of test orders; fraud is {facts['test_frauds'] / facts['test_orders']:.1%})"
     )
 
 
-def save(parameters: dict[str, object], rows: list[dict[str, object]]) -> Path:
+def save(parameters: dict[str, object], results: dict[str, dict[str, float]]) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{BENCHMARK}.json"
     payload = {
@@ -179,63 +288,71 @@ def save(parameters: dict[str, object], rows: list[dict[str, object]]) -> Path:
         "measured_at": datetime.now(UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
         "parameters": parameters,
-        "baseline": f"{BASELINE_FEATURE} alone as the fraud score, on the same holdout rows as the model",
-        "results": rows,
+        "baseline": f"{BASELINE_FEATURE} alone as the fraud score, on the same test rows as the models",
+        "results": results,
     }
     path.write_text(json.dumps(payload, indent=2))
     print(f"\nsaved {path}")
     return path
 
 
-def run(orders: int, seed: int, scratch: Path) -> tuple[list[dict[str, object]], dict[str, object]]:
-    transactions = traffic(orders, seed)
-    holdout_start = max(tx.placed_at for tx in transactions) - timedelta(days=HOLDOUT_DAYS)
-    truth = {
-        "generated_frauds": sum(tx.is_fraud for tx in transactions),
-        "chargebacks_known_at_cutoff": sum(1 for tx in transactions if tx.chargeback_at and tx.chargeback_at <= NOW),
-        # What the holdout labels would be if every chargeback had arrived: recent fraud is not charged back yet.
-        "generated_frauds_in_holdout": sum(tx.is_fraud for tx in transactions if tx.placed_at >= holdout_start),
-    }
-    print(f"generated {len(transactions):,} orders: {truth}", flush=True)
+def run(args: argparse.Namespace, scratch: Path) -> tuple[dict[str, dict[str, float]], dict[str, object]]:
+    delay = args.label_delay_days
+    periods = Periods.ending_at(NOW, delay)
+    with Stopwatch() as simulating:
+        orders = traffic(args.orders, args.seed, delay, args.realistic_delays)
+        silver = generated_silver(orders)
+    with Stopwatch() as importing:
+        same_silver = same_rows(imported_silver(orders, scratch), silver)
+    print(f"simulated {len(orders):,} orders in {simulating.seconds:.1f}s; CSV round trip same: {same_silver}")
     # One core for Spark: the machine is shared, and a few thousand rows do not need more.
-    settings = Settings(lake_root=str(scratch / "lake"), spark_master="local[1]")
-    spark = spark_session(settings, app_name="bench-fraud-model-quality")
-    datasets = {
-        "generated": lambda: generated_silver(transactions),
-        "imported CSV": lambda: imported_silver(transactions, scratch),
-    }
-    rows, frames = [], []
-    for dataset, silver in datasets.items():
-        with Stopwatch() as building:
-            frames.append(training_frame(spark, silver()))
-        print(f"  {dataset}: training set of {len(frames[-1]):,} rows in {building.seconds:.1f}s", flush=True)
-        rows.append(evaluate(dataset, frames[-1], building.seconds))
+    spark = spark_session(Settings(lake_root=str(scratch / "lake"), spark_master="local[1]"), app_name=BENCHMARK)
+    with Stopwatch() as featuring:
+        features = feature_table(spark, silver, delay)
     spark.stop()
-    return rows, truth | {"same_training_rows": same_training_rows(*frames)}
+    print(f"features of {len(features):,} orders in {featuring.seconds:.1f}s", flush=True)
+    train, test = labelled(features, orders, periods)
+    scorers, fit_seconds = fit_scorers(train)
+    results = {name: week_metrics(test, score(test)) for name, score in scorers.items()}
+    facts = counts(train, test, periods) | {"csv_round_trip_same_silver_rows": same_silver}
+    facts["seconds"] = {
+        "simulate": round(simulating.seconds, 2),
+        "csv_round_trip": round(importing.seconds, 2),
+        "features": round(featuring.seconds, 2),
+        "fit": fit_seconds,
+    }
+    print_table(results, fit_seconds)
+    describe(facts)
+    return results, facts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=20_000, help="orders to simulate over the window")
     parser.add_argument("--seed", type=int, default=7, help="seed of the traffic generator")
+    parser.add_argument("--label-delay-days", type=float, default=7.0, help="chargeback delay, train-test gap")
+    parser.add_argument("--realistic-delays", action="store_true", help="draw chargeback delays (mostly 1-3 weeks)")
     args = parser.parse_args()
     parameters: dict[str, object] = {
         "orders": args.orders,
         "seed": args.seed,
         "days": DAYS,
+        "warmup_days": WARMUP_DAYS,
+        "test_days": TEST_DAYS,
         "fraud_rate": FRAUD_RATE,
-        "now_and_cutoff": NOW.isoformat(),
-        "holdout_days": HOLDOUT_DAYS,
-        "top_k": TOP_K,
+        "label_delay_days": args.label_delay_days,
+        "chargeback_delays": "realistic (generator default)" if args.realistic_delays else "fixed",
+        "now": NOW.isoformat(),
+        "review_budget": f"per test day, the top min({TOP_K}, ceil({MAX_REVIEW_RATE} x that day's orders)) scores",
         "load_average_before": load_average(),
     }
-    # One OpenMP thread for the model: the machine is shared, and the metrics do not depend on it.
+    print(f"load average before: {parameters['load_average_before']}", flush=True)
+    # One OpenMP/BLAS thread for the models: the machine is shared, and the metrics do not depend on it.
     with tempfile.TemporaryDirectory(prefix="bench-fraud-quality-") as scratch, ThreadpoolController().limit(limits=1):
-        rows, checks = run(args.orders, args.seed, Path(scratch))
-    parameters |= checks | {"load_average_after": load_average()}
-    print_table(rows)
-    print(f"imported CSV gave the same training rows as generated: {checks['same_training_rows']}")
-    save(parameters, rows)
+        results, facts = run(args, Path(scratch))
+    parameters |= facts | {"load_average_after": load_average()}
+    print(f"load average after: {parameters['load_average_after']}; seconds: {facts['seconds']}")
+    save(parameters, results)
 
 
 if __name__ == "__main__":

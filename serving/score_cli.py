@@ -16,6 +16,7 @@ from pathlib import Path
 from lakehouse.settings import Settings
 from serving.anomaly import series_scoring as anomaly
 from serving.csv_scoring import MissingColumns, RowScorer, score_csv
+from serving.fraud import file_scoring as fraud
 from serving.sentiment import batch_scoring as sentiment
 
 
@@ -43,8 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--chunk-rows", type=int, default=2000, help="rows per model call (default: 2000)")
         scorer.add_arguments(parser)
         parser.set_defaults(handler=cmd_score)
-    # A time series is scored whole, in order (its cadence sets the detector's settings), not row by row.
+    # A time series is scored whole, in order (its cadence sets the detector's settings), not row by row; a
+    # transaction history too (each row's features come from the rows before it).
     anomaly.register(models)
+    fraud.register(models)
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> int:

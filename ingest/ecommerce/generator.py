@@ -1,9 +1,9 @@
 """Synthetic e-commerce traffic with labelled fraud: the commands a shop would receive, in time order.
 
 ``generate(config, sink, progress)`` sends the catalogue and the customers, then every order (PlaceOrder then
-CapturePayment) and, days later, the chargebacks of fraudulent orders, each at its filing time and only if it was
-filed by the end of the run (later ones are pending, as in real life). ``simulate(config)`` yields the same
-orders as ``Transaction`` records, which ``write_csv`` saves in the importer's format.
+CapturePayment) and, mostly one to three weeks later, the chargebacks of fraudulent orders, each at its filing time
+and only if it was filed by the end of the run (later ones are pending, as in real life). ``simulate(config)``
+yields the same orders as ``Transaction`` records, which ``write_csv`` saves in the importer's format.
 
 Deterministic: one ``random.Random(seed)`` drives everything, and ids derive from the seed and the config, so
 replaying a config is idempotent while another config never reuses an order id.
@@ -12,12 +12,14 @@ replaying a config is idempotent while another config never reuses an order id.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 
 from ingest.core.progress import Progress, ProgressMeter
 from ingest.ecommerce.commands import Command
@@ -33,8 +35,24 @@ __all__ = ["TrafficConfig", "TrafficSummary", "generate", "simulate", "write_csv
 # Customers exist before this moment (or before the window, if earlier), so every window shares one world and
 # a replay over another window re-registers nobody differently.
 WORLD_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-MEAN_CHARGEBACK_DAYS = 5.0
-MAX_CHARGEBACK_DAYS = 30.0
+# Chargeback delays: a fraud shows on the cardholder's next monthly statement, then the cardholder disputes it and
+# the issuer files it, so real chargebacks come 1-3 weeks after the order, with a tail. A lognormal with median 12
+# days and sigma 0.5 puts 73% of them in [7, 21] days, 14% earlier, 13% later and 3% beyond 30 days. Card networks
+# give cardholders 120 days to dispute, hence the cap; no issuer files within the day, hence the floor (both bind
+# less than once in 100,000 draws: they only keep a freak draw from leaving the possible range).
+CHARGEBACK_MEDIAN_DAYS = 12.0
+CHARGEBACK_SIGMA = 0.5
+MIN_CHARGEBACK_DAYS = 1.0
+MAX_CHARGEBACK_DAYS = 120.0
+CHARGEBACK_DELAY_RULE = f"lognormal(median={CHARGEBACK_MEDIAN_DAYS:g}, sigma={CHARGEBACK_SIGMA:g})"
+_LOG_DELAY = NormalDist(math.log(CHARGEBACK_MEDIAN_DAYS), CHARGEBACK_SIGMA)
+_OPEN_UNIT = 1e-12  # keeps a uniform draw inside (0, 1), where the inverse CDF is defined
+
+
+def realistic_chargeback_delay_days(quantile: float) -> float:
+    """The chargeback delay (days) at ``quantile`` of the realistic distribution (inverse transform sampling)."""
+    quantile = min(max(quantile, _OPEN_UNIT), 1 - _OPEN_UNIT)
+    return min(max(math.exp(_LOG_DELAY.inv_cdf(quantile)), MIN_CHARGEBACK_DAYS), MAX_CHARGEBACK_DAYS)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,9 @@ class TrafficSimulator:
         # Everything that shapes the orders goes into their ids: another config never reuses an order id.
         shape = (config.count, config.rate, config.days, config.fraud, config.friendly_chargeback_rate)
         shape += (config.population, config.currency, now.isoformat())
+        # The delay rule too: a run made before delays were drawn this way filed its chargebacks at other times, and
+        # replaying its ids with new filing times would conflict with what the shop already recorded.
+        shape += (("chargeback_delay_days", config.chargeback_delay_days or CHARGEBACK_DELAY_RULE),)
         self.tag = hashlib.sha256(repr(shape).encode()).hexdigest()[:8]
         self._weights = [c.habit.orders_per_day for c in self.population.customers]
 
@@ -105,9 +126,12 @@ class TrafficSimulator:
         return day_start + timedelta(seconds=int((hour - start_hour) % 24 * 3600))
 
     def _chargeback_at(self, placed_at: datetime) -> datetime:
-        # Most disputes come within days of the statement, a few weeks later.
-        days = 1 + min(MAX_CHARGEBACK_DAYS - 1, self.rng.expovariate(1 / MEAN_CHARGEBACK_DAYS))
-        return placed_at + timedelta(seconds=int(days * 86_400))
+        # Exactly one uniform draw per chargeback, whatever the delay rule (as the exponential draw before): the
+        # orders that follow, and so a replay's order contents, do not depend on how the delays are drawn.
+        quantile = self.rng.random()
+        if (fixed := self.config.chargeback_delay_days) is not None:
+            return placed_at + timedelta(days=fixed)
+        return placed_at + timedelta(seconds=int(realistic_chargeback_delay_days(quantile) * 86_400))
 
 
 def simulate(config: TrafficConfig) -> Iterator[SimulatedOrder]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,10 @@ class TrafficConfig:
     now: datetime | None = None  # None: the start of the current UTC hour
     fraud: FraudConfig = field(default_factory=FraudConfig)
     friendly_chargeback_rate: float = 0.0  # honest orders disputed anyway: label noise, as in real life
+    # Days from an order to its chargeback. None: drawn as in real life (mostly one to three weeks, see
+    # ``generator.realistic_chargeback_delay_days``); a number: every chargeback exactly that late (a fixed label
+    # delay, for experiments that need one).
+    chargeback_delay_days: float | None = None
     population: PopulationConfig = field(default_factory=PopulationConfig)
     currency: str = "EUR"
     max_seconds: float | None = None
@@ -37,6 +42,12 @@ class TrafficConfig:
             raise ValueError("days: the simulated window must be at least one day")
         if self.now is not None and self.now.tzinfo is None:
             raise ValueError("now: give a timezone-aware time, e.g. 2024-06-01T00:00:00+00:00")
+        delay = self.chargeback_delay_days
+        if delay is not None and not (delay > 0 and math.isfinite(delay)):
+            raise ValueError(
+                f"chargeback_delay_days: a fixed delay must be a positive number of days, got {delay} "
+                "(leave it unset for realistic delays)"
+            )
 
     def window_end(self) -> datetime:
         return self.now or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

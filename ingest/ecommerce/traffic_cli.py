@@ -37,6 +37,11 @@ def register_traffic(generate: argparse._SubParsersAction, importer: argparse._S
     parser.add_argument("--fraud-rate", type=float, default=0.02)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--merchants", type=int, default=200)
+    parser.add_argument(
+        "--chargeback-delay-days",
+        type=float,
+        help="every chargeback exactly this many days after its order (default: realistic, mostly 1-3 weeks)",
+    )
     parser.add_argument("--no-relay", action="store_true", help="leave the outbox for `lakehouse ecommerce relay`")
     parser.set_defaults(handler=cmd_generate)
 
@@ -65,6 +70,7 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
         days=args.days,
         now=args.now,
         fraud=FraudConfig(rate=args.fraud_rate),
+        chargeback_delay_days=args.chargeback_delay_days,
         progress_every=max(1, (args.count or 1000) // 10),
         population=PopulationConfig(customers=args.customers, merchants=args.merchants),
     )
