@@ -204,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_scoring(commands)
 
+    from entrypoints.train_fraud import register as register_training
+
+    register_training(commands)
+
     from serving.anomaly.cli import register as register_anomaly
 
     register_anomaly(commands)
