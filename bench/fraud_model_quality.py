@@ -354,7 +354,7 @@ def run(args: argparse.Namespace, scratch: Path) -> tuple[dict[str, dict[str, fl
     before_train, before_test = labelled(rows_with_truth(undelayed, orders), periods)
     before = fit_classifier(before_train, DEFAULT_PARAMS)
     before_scores = scores_of(before, before_test[list(FEATURE_COLUMNS)])
-    results["project, risk windows not delayed (before)"] = week_metrics(before_test, before_scores)
+    results["project, undelayed risk (before)"] = week_metrics(before_test, before_scores)
     facts = counts(train, test, periods) | {"csv_round_trip_same_silver_rows": same_silver}
     facts["terminal_frauds_reachable"] = reachable_by_terminal_risk(rows, test, delay)
     facts["seconds"] = {

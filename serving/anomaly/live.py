@@ -18,6 +18,7 @@ model and cadence once, when the scorer first sees the device.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ ACTOR = "iot-anomaly-scorer"
 # Kafka, PostgreSQL and Redis work): live devices send small batches, so a poll is a few hundred readings and far
 # under a second; a replay's 1,000-reading chunks make it ~20,000 readings, seconds, but those alerts are history.
 MAX_POLL_RECORDS = 20
+JOIN_TIMEOUT_S = 120.0  # until-idle runs: how long to wait for the group to assign partitions before giving up
 POLL_TIMEOUT_MS = 100  # small: an alert waits at most this long for its poll to close (latency goal p95 < 2 s)
 SCORES_PER_MESSAGE = 1000  # ~150 kB of JSON: a replay's poll of one device stays far under Kafka's 1 MB request
 SCORES_NAMESPACE = uuid.UUID("0f7c1a52-3d4b-4a8e-9b61-6f2e8a9d4c37")  # fixed: scores event ids must not change
@@ -258,6 +260,10 @@ def open_producer(settings: Settings) -> KafkaProducer:
     )
 
 
+class ScorerError(RuntimeError):
+    """The live scorer cannot make progress; the message says what it waited for."""
+
+
 def run_live_scorer(
     settings: Settings,
     topics: LiveTopics = LiveTopics(),
@@ -288,6 +294,7 @@ def run_live_scorer(
         with psycopg.connect(settings.postgres_url, autocommit=True, connect_timeout=10) as conn:
             scorer = LiveScorer(champion, redis, conn, producer, topics)
             consumer.subscribe([topics.source], listener=_ForgetOnRebalance(scorer))
+            join_deadline = time.monotonic() + JOIN_TIMEOUT_S
             while not until_idle or idle < idle_polls:
                 polled = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max_records)
                 records = [record for batch in polled.values() for record in batch]
@@ -296,6 +303,12 @@ def run_live_scorer(
                     consumer.commit()
                 totals.add(done)
                 idle = idle + 1 if not records and consumer.assignment() else 0  # joined, and nothing came
+                if until_idle and not consumer.assignment() and time.monotonic() > join_deadline:
+                    # Idle is only counted once joined; a group that never assigns would otherwise poll forever.
+                    raise ScorerError(
+                        f"no partition of {topics.source} assigned to group {topics.group} within "
+                        f"{JOIN_TIMEOUT_S:.0f} s: is the broker at {settings.kafka_bootstrap_servers} healthy?"
+                    )
                 if done.dead:
                     log.warning("dead-lettered %d message(s): %s", done.dead, "; ".join(done.reasons))
                 if on_poll is not None:

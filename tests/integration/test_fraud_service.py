@@ -87,8 +87,9 @@ def ids(unique_name: str) -> dict[str, str]:
 
 @pytest.fixture
 def history(served: Served, ids: dict[str, str]) -> dict[str, float]:
-    """Two orders of a new customer on a new terminal (2 hours and 3 days ago), the recent one charged back an hour ago;
-    returns the customer and terminal features an order placed now must get from PostgreSQL, worked out by hand."""
+    """Four orders of a new customer on a new terminal (2 hours, 3 days, 7.5 and 10 days ago), the one of 7.5 days ago
+    charged back an hour ago; returns the customer and terminal features an order placed now must get from
+    PostgreSQL, worked out by hand (terminal risk looks at orders older than the 7-day label delay)."""
     now = datetime.now(UTC)
     with open_context(served.settings, actor="test") as ctx:
         handle(RegisterCustomer(customer_id=ids["customer"], email="eve@shop.test", full_name="Eve", country="FR"), ctx)
@@ -102,7 +103,12 @@ def history(served: Served, ids: dict[str, str]) -> dict[str, float]:
         )
         handle(product, ctx)
         for number, (ago, quantity, price) in enumerate(
-            [(timedelta(hours=2), 2, "15.00"), (timedelta(days=3), 1, "50.00")]
+            [
+                (timedelta(hours=2), 2, "15.00"),
+                (timedelta(days=3), 1, "50.00"),
+                (timedelta(days=7.5), 1, "20.00"),
+                (timedelta(days=10), 1, "20.00"),
+            ]
         ):
             line = OrderLine(product_id=ids["product"], category="home", quantity=quantity, unit_price=Decimal(price))
             order = PlaceOrder(
@@ -117,25 +123,25 @@ def history(served: Served, ids: dict[str, str]) -> dict[str, float]:
             handle(order, ctx)
         handle(
             FileChargeback(
-                chargeback_id=f"cb-{ids['order']}", order_id=f"{ids['order']}-0", filed_at=now - timedelta(hours=1)
+                chargeback_id=f"cb-{ids['order']}", order_id=f"{ids['order']}-2", filed_at=now - timedelta(hours=1)
             ),
             ctx,
         )
     customer = {
         "customer_orders_1d": 1,
         "customer_orders_7d": 2,
-        "customer_orders_30d": 2,
+        "customer_orders_30d": 4,
         "customer_spend_1d": 30,
         "customer_spend_7d": 80,
-        "customer_spend_30d": 80,
-        "customer_avg_amount_30d": 40,
+        "customer_spend_30d": 120,
+        "customer_avg_amount_30d": 30,
     }
     terminal = {
         "terminal_orders_1d": 1,
         "terminal_orders_7d": 2,
-        "terminal_orders_30d": 2,
-        "terminal_risk_1d": 1.0,
-        "terminal_risk_7d": 0.5,
+        "terminal_orders_30d": 4,
+        "terminal_risk_1d": 1.0,  # of the orders placed 7 to 8 days ago (7.5): charged back
+        "terminal_risk_7d": 0.5,  # 7 to 14 days ago: 7.5 charged back, 10 not
         "terminal_risk_30d": 0.5,
     }
     return customer | terminal
@@ -209,7 +215,7 @@ def test_an_entity_missing_online_is_computed_from_postgres(served, history, ids
     placed_at = datetime.now(UTC)
     answer = served.post(body(ids, "120.00", placed_at)).json()
     assert answer["features_source"] == "fallback:missing"
-    assert answer["features"] == pytest.approx(own_features(120.0, 40.0, placed_at) | history)
+    assert answer["features"] == pytest.approx(own_features(120.0, 30.0, placed_at) | history)
 
 
 def test_only_the_entity_missing_online_is_recomputed(served, history, redis_client, ids):
@@ -234,7 +240,7 @@ def test_stale_online_features_are_replaced_by_postgres(served, history, redis_c
     placed_at = datetime.now(UTC)
     answer = served.post(body(ids, "120.00", placed_at)).json()
     assert answer["features_source"] == "fallback:stale"
-    assert answer["features"] == pytest.approx(own_features(120.0, 40.0, placed_at) | history)
+    assert answer["features"] == pytest.approx(own_features(120.0, 30.0, placed_at) | history)
 
 
 @pytest.mark.parametrize(
@@ -314,7 +320,7 @@ def test_a_batch_answers_each_order_as_score_does_in_the_order_sent(served, hist
     assert answers[0]["features"] == pytest.approx(
         own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL
     )
-    assert answers[1]["features"] == pytest.approx(own_features(120.0, 40.0, placed_at) | history)
+    assert answers[1]["features"] == pytest.approx(own_features(120.0, 30.0, placed_at) | history)
     for order, answer in zip(orders, answers, strict=True):
         alone = served.post(order).json()
         assert (answer["score"], answer["decision"], answer["features"]) == (

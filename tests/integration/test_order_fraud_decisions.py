@@ -112,13 +112,14 @@ def order_body(ids: dict[str, str], placed_at: datetime) -> dict:
 
 @pytest.fixture
 def risky_terminal(stack_settings: Settings, shop: dict[str, str]) -> dict[str, str]:
-    """The shop's terminal with one order yesterday, already charged back: a terminal risk the model was trained to
-    fear (the synthetic fraud follows terminal_risk_7d > 0.07; this one's is 1.0)."""
-    yesterday = datetime.now(UTC) - timedelta(days=1)
+    """The shop's terminal with one order eight days ago (matured: older than the 7-day label delay), charged back
+    yesterday: a terminal risk the model was trained to fear (the synthetic fraud follows terminal_risk_7d > 0.07;
+    this one's is 1.0)."""
+    now = datetime.now(UTC)
     with open_context(stack_settings, actor="test") as ctx:
-        handle(order_command(shop, f"{shop['order']}-before", yesterday), ctx)
+        handle(order_command(shop, f"{shop['order']}-before", now - timedelta(days=8)), ctx)
         charged = FileChargeback(
-            chargeback_id=f"cb-{shop['order']}", order_id=f"{shop['order']}-before", filed_at=yesterday
+            chargeback_id=f"cb-{shop['order']}", order_id=f"{shop['order']}-before", filed_at=now - timedelta(days=1)
         )
         handle(charged, ctx)
     return shop
