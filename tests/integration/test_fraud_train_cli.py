@@ -22,18 +22,18 @@ from pipelines.core.tables import domain_lake
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
-WEEKS = 3
+WEEKS = 2
 
 
 def write_silver(spark, settings: Settings) -> None:
     config = TrafficConfig(
         seed=23,
-        count=6000,
+        count=4000,
         days=75,
         now=NOW,
         fraud=FraudConfig(rate=0.04, terminal_days=28),
         chargeback_delay_days=7,
-        population=PopulationConfig(customers=300, merchants=40),
+        population=PopulationConfig(customers=200, merchants=30),
     )
     transactions = [order.transaction for order in simulate(config)]
     orders = [(t.transaction_id, t.customer_id, t.terminal_id, t.amount, t.placed_at) for t in transactions]
@@ -80,6 +80,6 @@ def test_train_fraud_backtests_then_registers_a_model_as_of_the_cutoff(spark, tm
     assert version.tags["label_delay_days"] == "7"
 
     # Another delay: the backtest runs, nothing is registered (the service could not serve it).
-    assert main(["train", "fraud", "--until", until, "--weeks", "2", "--label-delay-days", "14"]) == 0
+    assert main(["train", "fraud", "--until", until, "--weeks", "1", "--label-delay-days", "14"]) == 0
     assert "backtest only" in capsys.readouterr().out
     assert client.get_model_version_by_alias(FRAUD_MODEL_NAME, "champion").version == version.version
