@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 
 from bench.report import Measurement, Report, Stopwatch
 from features.fraud.offline import build_fraud_features
-from features.fraud.spec import CUSTOMER_FEATURES, LABEL_COLUMN, TERMINAL_FEATURES, WINDOWS_DAYS
+from features.fraud.spec import CUSTOMER_FEATURES, LABEL_COLUMN, LABEL_DELAY_DAYS, TERMINAL_FEATURES, WINDOWS_DAYS
 from features.fraud.training_set import build_training_set
 from lakehouse.settings import load_settings
 from lakehouse.spark import spark_session
@@ -59,29 +59,36 @@ def pandas_features(orders: pd.DataFrame, chargebacks: pd.DataFrame, cutoff: dat
                 frame[f"{prefix}_spend_{days}d"] = rolling.sum().to_numpy()
     frame = frame.fillna(0.0)
     frame["customer_avg_amount_30d"] = (frame["customer_spend_30d"] / frame["customer_orders_30d"]).fillna(0.0)
-    frame = terminal_risk(frame, chargebacks)
+    frame = terminal_risk(frame, chargebacks, pd.Timedelta(days=LABEL_DELAY_DAYS))
     labelled = frame.merge(chargebacks[chargebacks["filed_at"] <= cutoff].assign(**{LABEL_COLUMN: 1}), "left")
     labelled[LABEL_COLUMN] = labelled[LABEL_COLUMN].fillna(0).astype(int)
     return labelled[labelled["placed_at"] <= cutoff]
 
 
-def terminal_risk(frame: pd.DataFrame, chargebacks: pd.DataFrame) -> pd.DataFrame:
-    """Per terminal: charged orders known before t and placed in [t - window, t), by binary search on sorted times."""
+def terminal_risk(frame: pd.DataFrame, chargebacks: pd.DataFrame, delay: pd.Timedelta) -> pd.DataFrame:
+    """Per terminal: of the orders placed in [t - delay - window, t - delay), the share charged back before t, by
+    binary search on sorted times."""
     charged = frame.merge(chargebacks, on="order_id")[["terminal_id", "placed_at", "filed_at"]]
-    charged["known"] = charged[["placed_at", "filed_at"]].max(axis=1)
+    charged["matured"] = charged["placed_at"] + delay
+    charged["known"] = charged[["matured", "filed_at"]].max(axis=1)
     risk = {f"terminal_risk_{d}d": np.zeros(len(frame)) for d in WINDOWS_DAYS}
     by_terminal = dict(tuple(charged.groupby("terminal_id")))
     for terminal, rows in frame.groupby("terminal_id").groups.items():
         if terminal not in by_terminal:
             continue
         t = frame.loc[rows, "placed_at"].to_numpy()
+        placed_all = np.sort(t)
         mine = by_terminal[terminal]
         for days in WINDOWS_DAYS:
-            live = mine[mine["known"] < mine["placed_at"] + pd.Timedelta(days=days)]
+            window = pd.Timedelta(days=days)
+            live = mine[mine["known"] < mine["matured"] + window]
             started = np.searchsorted(np.sort(live["known"].to_numpy()), t, side="left")
-            ended = np.searchsorted(np.sort((live["placed_at"] + pd.Timedelta(days=days)).to_numpy()), t, side="left")
-            placed = frame.loc[rows, f"terminal_orders_{days}d"].to_numpy()
-            risk[f"terminal_risk_{days}d"][rows] = np.where(placed > 0, (started - ended) / np.maximum(placed, 1), 0.0)
+            ended = np.searchsorted(np.sort((live["matured"] + window).to_numpy()), t, side="left")
+            matured = np.searchsorted(placed_all, t - delay, side="left")
+            matured -= np.searchsorted(placed_all, t - delay - window, side="left")
+            risk[f"terminal_risk_{days}d"][rows] = np.where(
+                matured > 0, (started - ended) / np.maximum(matured, 1), 0.0
+            )
     return frame.assign(**risk)
 
 
