@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import tempfile
@@ -70,7 +69,7 @@ from ingest.ecommerce.population import PopulationConfig
 from ingest.ecommerce.traffic import TrafficConfig
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from models.fraud.evaluation import MAX_REVIEW_RATE, TOP_K
+from models.fraud.evaluation import MAX_REVIEW_RATE, TOP_K, daily_review_queue, review_budget
 from models.fraud.training import DEFAULT_PARAMS, fit_classifier, scores_of
 
 BENCHMARK = "fraud_model_quality"
@@ -219,22 +218,9 @@ def fit_scorers(train: pd.DataFrame) -> tuple[dict[str, Scorer], dict[str, float
     return scorers, seconds
 
 
-def reviewed(days: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Whether each order is in its day's review queue: the day's ``review_budget`` highest scores (ties: earlier)."""
-    queue = np.zeros(len(scores), dtype=bool)
-    for day in np.unique(days):
-        today = np.flatnonzero(days == day)
-        queue[today[np.argsort(-scores[today], kind="stable")[: review_budget(len(today))]]] = True
-    return queue
-
-
-def review_budget(orders_that_day: int) -> int:
-    return min(TOP_K, math.ceil(MAX_REVIEW_RATE * orders_that_day))
-
-
 def week_metrics(test: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
     labels = test[LABEL_COLUMN].to_numpy()
-    queue = reviewed(test["day"].to_numpy(), scores)
+    queue = daily_review_queue(test["day"].to_numpy(), scores)
     caught = queue & (labels == 1)
     metrics = {
         "average_precision": float(average_precision_score(labels, scores)),

@@ -24,15 +24,27 @@ from pyspark.sql import DataFrame
 
 from features.fraud.spec import LABEL_DELAY_DAYS, ORDER_KEY, TIMESTAMP_COLUMN
 from lakehouse.settings import Settings
-from models.fraud.backtest import FILED_AT, MODELS, BacktestPlan, FoldResult, results_table, run_backtest, summary
+from models.fraud.backtest import (
+    FILED_AT,
+    MODELS,
+    REASON,
+    BacktestPlan,
+    FoldResult,
+    results_table,
+    run_backtest,
+    summary,
+)
 
 
 def backtest_frame(features: DataFrame, chargebacks: DataFrame) -> pd.DataFrame:
     """``features`` (``build_fraud_features``) with each order's first chargeback's filing time, as pandas with aware
     UTC times."""
-    from features.fraud.offline import first_filings
+    from pyspark.sql import functions as F
 
-    frame = features.join(first_filings(chargebacks), ORDER_KEY, "left").toPandas()
+    first = [F.min("filed_at").alias(FILED_AT)]
+    if REASON in chargebacks.columns:  # the first filing's reason
+        first.append(F.min_by(REASON, "filed_at").alias(REASON))
+    frame = features.join(chargebacks.groupBy(ORDER_KEY).agg(*first), ORDER_KEY, "left").toPandas()
     for column in (TIMESTAMP_COLUMN, FILED_AT):
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(UTC)  # the session's zone is UTC
     return frame

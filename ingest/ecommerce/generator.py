@@ -44,6 +44,7 @@ CHARGEBACK_MEDIAN_DAYS = 12.0
 CHARGEBACK_SIGMA = 0.5
 MIN_CHARGEBACK_DAYS = 1.0
 MAX_CHARGEBACK_DAYS = 120.0
+FRIENDLY_CHARGEBACK_REASON = "friendly"  # an honest order disputed anyway (label noise)
 CHARGEBACK_DELAY_RULE = f"lognormal(median={CHARGEBACK_MEDIAN_DAYS:g}, sigma={CHARGEBACK_SIGMA:g})"
 _LOG_DELAY = NormalDist(math.log(CHARGEBACK_MEDIAN_DAYS), CHARGEBACK_SIGMA)
 _OPEN_UNIT = 1e-12  # keeps a uniform draw inside (0, 1), where the inverse CDF is defined
@@ -116,6 +117,7 @@ class TrafficSimulator:
             currency=self.config.currency,
             is_fraud=pattern is not None,
             chargeback_at=self._chargeback_at(placed_at) if pattern or friendly else None,
+            chargeback_reason=f"fraud:{pattern}" if pattern else FRIENDLY_CHARGEBACK_REASON,
         )
         return SimulatedOrder(tx, pattern, friendly)
 

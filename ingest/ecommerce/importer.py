@@ -18,6 +18,7 @@ card_number        CARD_NUMBER           optional; default a Luhn-valid number d
 product_id         PRODUCT_ID            optional; default one generic product per category, ``p-<category>``
 chargeback_at      CHARGEBACK_DATETIME   optional; when present, the chargeback time (empty: none known yet);
                                          when absent, fraud rows are charged back ``chargeback_delay_days`` later
+chargeback_reason  CHARGEBACK_REASON     optional; the chargeback's reason code (default ``fraud``)
 =================  ====================  =========================================================================
 
 Each row becomes PlaceOrder (one line: the product, quantity 1, unit price = amount) and CapturePayment at the

@@ -33,6 +33,7 @@ class ColumnMapping(KitColumnMapping):
     card_number: str = "CARD_NUMBER"
     product_id: str = "PRODUCT_ID"
     chargeback_at: str = "CHARGEBACK_DATETIME"
+    chargeback_reason: str = "CHARGEBACK_REASON"
 
 
 REQUIRED_FIELDS = ("transaction_id", "timestamp", "customer_id", "amount")
@@ -54,6 +55,7 @@ def transaction_row(tx: Transaction, known_at: datetime | None) -> dict[str, str
         "card_number": tx.card_number,
         "product_id": tx.product_id,
         "chargeback_at": tx.chargeback_at.isoformat() if chargeback_known and tx.chargeback_at else "",
+        "chargeback_reason": tx.chargeback_reason if chargeback_known and tx.chargeback_at else "",
     }
 
 

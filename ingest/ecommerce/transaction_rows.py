@@ -115,6 +115,7 @@ def parse_transaction(values: list[str], columns: dict[str, int], options: Impor
         currency=(raw.get("currency") or options.currency).upper(),
         is_fraud=is_fraud,
         chargeback_at=_chargeback_at(raw, "chargeback_at" in columns, placed_at, is_fraud, options),
+        chargeback_reason=raw.get("chargeback_reason") or "fraud",
     )
 
 

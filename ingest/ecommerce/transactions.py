@@ -34,6 +34,9 @@ class Transaction:
     currency: str = "EUR"
     is_fraud: bool = False
     chargeback_at: datetime | None = None
+    # Why it was disputed. Generated fraud names its pattern ("fraud:compromised_terminal"), so backtests can
+    # report recall per pattern; a real history has its own reason codes, or the default.
+    chargeback_reason: str = "fraud"
 
 
 def place_order(tx: Transaction) -> PlaceOrder:
@@ -57,7 +60,10 @@ def capture_payment(tx: Transaction) -> CapturePayment:
 
 def file_chargeback(tx: Transaction) -> FileChargeback:
     return FileChargeback(
-        chargeback_id=f"cb-{tx.transaction_id}", order_id=tx.transaction_id, filed_at=tx.chargeback_at
+        chargeback_id=f"cb-{tx.transaction_id}",
+        order_id=tx.transaction_id,
+        reason=tx.chargeback_reason,
+        filed_at=tx.chargeback_at,
     )
 
 

@@ -6,13 +6,17 @@ For a cut-off ``until`` and a label delay ``D``, fold ``k`` of ``weeks`` (oldest
 
 The last test week ends ``D`` days before ``until``, so its chargebacks have had the delay to arrive by then. The
 model of a fold is fitted at ``test_start``, on labels as known then (chargebacks filed before ``test_start``);
-the test week is judged on the labels known at ``until``. Each fold fits the project's model beside a logistic
-regression and a random forest on the same rows and features, so a week where the data is hard shows as hard for
-all three. Plain functions over a pandas frame of the point-in-time features with each order's first filing time.
+the test week is judged on the labels known at ``until``: ranking metrics, and the share of its fraud inside each
+day's review queue (``evaluation.daily_review_queue``), overall and per chargeback reason when the history has
+reasons (generated fraud names its pattern: ``fraud:compromised_terminal``). Each fold fits the project's model
+beside a logistic regression and a random forest on the same rows and features, so a week where the data is hard
+shows as hard for all three. Plain functions over a pandas frame of the point-in-time features with each order's
+first filing time.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,10 +30,11 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
 from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_DELAY_DAYS, TIMESTAMP_COLUMN
-from models.fraud.evaluation import TOP_K, precision_at_k
+from models.fraud.evaluation import TOP_K, daily_review_queue, precision_at_k
 from models.fraud.training import DEFAULT_PARAMS, fit_classifier, scores_of
 
 FILED_AT = "filed_at"  # the order's first chargeback, NaT when none (yet)
+REASON = "reason"  # that chargeback's reason, when the history has one (generated fraud names its pattern)
 TEST_DAYS = 7
 # Short names: they prefix the MLflow metrics of each fold.
 MODELS = {
@@ -95,14 +100,29 @@ def _fitters(train: pd.DataFrame) -> dict[str, Callable[[], object]]:
     }
 
 
-def _ranking(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def metric_name(reason: str) -> str:
+    """A chargeback reason as part of an MLflow metric name (letters, digits and underscores)."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", reason).strip("_") or "unknown"
+
+
+def _judged(test: pd.DataFrame, labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Ranking metrics, and the share of fraud inside each day's review queue, overall and per chargeback reason."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    return {
+    days = ((test[TIMESTAMP_COLUMN] - test[TIMESTAMP_COLUMN].min()) // pd.Timedelta(days=1)).to_numpy()
+    caught = daily_review_queue(days, scores) & (labels == 1)
+    metrics = {
         "pr_auc": float(average_precision_score(labels, scores)),
         "roc_auc": float(roc_auc_score(labels, scores)),
         "precision_at_k": precision_at_k(labels, scores, min(TOP_K, len(labels))),
+        "recall_at_budget": float(caught.sum() / labels.sum()),
     }
+    if REASON in test.columns:
+        reasons = test[REASON].fillna("").to_numpy()
+        for reason in sorted(set(reasons[labels == 1]) - {""}):
+            of_reason = (reasons == reason) & (labels == 1)
+            metrics[f"recall_{metric_name(reason)}"] = float(caught[of_reason].sum() / of_reason.sum())
+    return metrics
 
 
 def run_fold(frame: pd.DataFrame, fold: Fold, until: datetime) -> FoldResult:
@@ -119,7 +139,7 @@ def run_fold(frame: pd.DataFrame, fold: Fold, until: datetime) -> FoldResult:
     # One OpenMP thread, as in training: the folds are small and the machine is shared.
     with ThreadpoolController().limit(limits=1):
         for name, fit in _fitters(train).items():
-            metrics[name] = _ranking(test_labels, scores_of(fit(), test[list(FEATURE_COLUMNS)]))
+            metrics[name] = _judged(test, test_labels, scores_of(fit(), test[list(FEATURE_COLUMNS)]))
     return FoldResult(fold, *counts, metrics=metrics)
 
 
@@ -154,7 +174,7 @@ def summary(results: list[FoldResult]) -> dict[str, float]:
     judged = [r for r in results if not r.skipped]
     means: dict[str, float] = {"weeks_judged": float(len(judged))}
     for name in MODELS:
-        for metric in ("pr_auc", "roc_auc", "precision_at_k"):
+        for metric in ("pr_auc", "roc_auc", "precision_at_k", "recall_at_budget"):
             values = [r.metrics[name][metric] for r in judged]
             if values:
                 means[f"{name}_{metric}_mean"] = float(np.mean(values))

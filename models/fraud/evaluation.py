@@ -8,6 +8,7 @@ scores, with ``k`` a fixed 100 orders (a day of manual reviews) capped at the ho
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -38,6 +39,21 @@ class Thresholds:
         if score >= self.decline:
             return "decline"
         return "review" if score >= self.review else "approve"
+
+
+def review_budget(orders_that_day: int) -> int:
+    """How many of a day's orders the reviewers see: ``TOP_K`` a day, at most ``MAX_REVIEW_RATE`` of them (a small
+    shop does not review a third of its orders)."""
+    return min(TOP_K, math.ceil(MAX_REVIEW_RATE * orders_that_day))
+
+
+def daily_review_queue(days: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Whether each order is in its day's review queue: the day's ``review_budget`` highest scores (ties: earlier)."""
+    queue = np.zeros(len(scores), dtype=bool)
+    for day in np.unique(days):
+        today = np.flatnonzero(days == day)
+        queue[today[np.argsort(-scores[today], kind="stable")[: review_budget(len(today))]]] = True
+    return queue
 
 
 class InsufficientLabels(ValueError):

@@ -37,11 +37,15 @@ def write_silver(spark, settings: Settings) -> None:
     )
     transactions = [order.transaction for order in simulate(config)]
     orders = [(t.transaction_id, t.customer_id, t.terminal_id, t.amount, t.placed_at) for t in transactions]
-    filed = [(t.transaction_id, t.chargeback_at) for t in transactions if t.chargeback_at and t.chargeback_at <= NOW]
+    filed = [
+        (t.transaction_id, t.chargeback_at, t.chargeback_reason)
+        for t in transactions
+        if t.chargeback_at and t.chargeback_at <= NOW
+    ]
     lake = domain_lake(settings, "ecommerce")
     schema = "order_id string, customer_id string, terminal_id string, amount decimal(18,2), placed_at timestamp"
     spark.createDataFrame(orders, schema).write.format("delta").save(lake.silver("orders"))
-    spark.createDataFrame(filed, "order_id string, filed_at timestamp").write.format("delta").save(
+    spark.createDataFrame(filed, "order_id string, filed_at timestamp, reason string").write.format("delta").save(
         lake.silver("chargebacks")
     )
 
@@ -73,6 +77,9 @@ def test_train_fraud_backtests_then_registers_a_model_as_of_the_cutoff(spark, tm
         assert model_run.data.metrics[f"backtest_{model}_pr_auc_mean"] == pytest.approx(
             sum(step.value for step in steps) / judged
         )
+    # Generated fraud names its pattern in the chargeback's reason: recall at the review budget per pattern, per week.
+    terminal = client.get_metric_history(backtest.info.run_id, "project_recall_fraud_compromised_terminal")
+    assert len(terminal) == judged and all(0 <= step.value <= 1 for step in terminal)
     weeks = pd.read_csv(client.download_artifacts(backtest.info.run_id, "backtest/weeks.csv", str(tmp_path)))
     assert set(weeks["model"].dropna()) == {"project", "logreg", "forest"} and weeks["week"].max() == WEEKS
     # Trained on orders up to the cut-off only, with the label delay the service serves.

@@ -69,3 +69,16 @@ def test_a_plan_refuses_a_naive_cutoff_and_empty_windows() -> None:
         BacktestPlan(datetime(2025, 6, 1))
     with pytest.raises(ValueError, match="at least 1"):
         BacktestPlan(datetime(2025, 6, 1, tzinfo=UTC), weeks=0)
+
+
+def test_recall_at_the_review_budget_is_reported_per_chargeback_reason() -> None:
+    frame = frame_with_filings()
+    frame["reason"] = frame[FILED_AT].notna().map({True: "fraud:amount", False: None})
+    frame.loc[frame[FILED_AT].notna() & (frame.index % 2 == 0), "reason"] = "fraud:terminal"
+    fold = Fold(START + 20 * DAY, START + 48 * DAY, START + 55 * DAY, START + 62 * DAY)
+    metrics = run_fold(frame, fold, START + 80 * DAY).metrics["project"]
+    assert {"recall_at_budget", "recall_fraud_amount", "recall_fraud_terminal"} <= set(metrics)
+    assert all(0 <= metrics[name] <= 1 for name in metrics if name.startswith("recall"))
+    # Every fraud has one of the two reasons: overall recall lies between the two.
+    low, high = sorted((metrics["recall_fraud_amount"], metrics["recall_fraud_terminal"]))
+    assert low <= metrics["recall_at_budget"] <= high
