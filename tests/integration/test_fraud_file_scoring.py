@@ -53,8 +53,11 @@ def test_a_row_scores_the_same_whatever_the_file_holds_after_it(spark, tmp_path,
     short, full = tmp_path / "short.csv", tmp_path / "full.csv"
     write_csv(early, short, known_at=NOW)
     write_csv(history, full, known_at=NOW)
+    header = full.read_text().splitlines()[0].split(",")
+    bad = {"TRANSACTION_ID": "bad-1", "TX_DATETIME": NOW.isoformat(), "CUSTOMER_ID": "c-x", "TERMINAL_ID": "t-x"}
+    bad |= {"TX_AMOUNT": "-5.00", "TX_FRAUD": "0"}
     with full.open("a", newline="") as out:  # a bad row among the good ones: rejected with its reason
-        csv.writer(out).writerow(["bad-1", NOW.isoformat(), "c-x", "t-x", "-5.00", "0", "", "", "", "", "", ""])
+        csv.writer(out).writerow([bad.get(column, "") for column in header])
 
     results = {}
     for name, path in (("short", short), ("full", full)):
