@@ -136,6 +136,8 @@ def score_history(
 
     say = progress or (lambda _: None)
     seconds: dict[str, float] = {}
+    # The champion first: a missing one is known before minutes of reading and features, not after.
+    champion = None if until is not None else _champion(settings)
     with tempfile.TemporaryDirectory(prefix="lakehouse-score-fraud-") as scratch:
         started = time.perf_counter()
         history = read_history(path, options, Path(scratch), progress)
@@ -147,7 +149,7 @@ def score_history(
         scored, training = _scored_frame(settings, history, label_delay_days, until)
         seconds["features"] = time.perf_counter() - started
     started = time.perf_counter()
-    model, thresholds, described = _model(settings, training, until, label_delay_days, say)
+    model, thresholds, described = champion or _trained_on_file(training, until, label_delay_days, say)
     seconds["model"] = time.perf_counter() - started
     started = time.perf_counter()
     scored = scored.sort_values([TIMESTAMP_COLUMN, ORDER_KEY], kind="stable").reset_index(drop=True)
@@ -185,22 +187,29 @@ class FileScoringError(RuntimeError):
     """The file or the model cannot give scores; the message says which and what to do."""
 
 
-def _model(settings: Settings, training: pd.DataFrame | None, until: datetime | None, delay: float, say: Progress):
+def _champion(settings: Settings) -> tuple[object, object, str]:
+    """(model, thresholds, description) of the registered champion; a clear error when there is none."""
+    from lakehouse.mlflow_store import configure_mlflow
+    from models.fraud.registry import current_champion
+
+    configure_mlflow(settings)
+    champion = current_champion()
+    if champion is None:
+        raise FileScoringError(
+            "no fraud champion is registered yet: run `lakehouse run` (the main job trains one), "
+            "or pass --until DATE to train a model on the file itself"
+        )
+    return champion.model, champion.thresholds, f"{champion.name} v{champion.version} (champion)"
+
+
+def _trained_on_file(
+    training: pd.DataFrame, until: datetime, delay: float, say: Progress
+) -> tuple[object, object, str]:
+    """(model, thresholds, description) of a model trained on the file's rows up to ``until``; nothing registered."""
     from models.fraud.evaluation import InsufficientLabels
-    from models.fraud.registry import DEFAULT_HOLDOUT_DAYS, current_champion
+    from models.fraud.registry import DEFAULT_HOLDOUT_DAYS
     from models.fraud.training import train_fraud_model
 
-    if training is None:
-        from lakehouse.mlflow_store import configure_mlflow
-
-        configure_mlflow(settings)
-        champion = current_champion()
-        if champion is None:
-            raise FileScoringError(
-                "no fraud champion is registered yet: run `lakehouse run` (the main job trains one), "
-                "or pass --until DATE to train a model on the file itself"
-            )
-        return champion.model, champion.thresholds, f"{champion.name} v{champion.version} (champion)"
     say(f"training on {len(training):,} rows placed up to {until.isoformat()}")
     try:
         trained = train_fraud_model(

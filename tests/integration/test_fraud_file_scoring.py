@@ -85,21 +85,21 @@ def test_the_champion_scores_a_file_with_its_own_thresholds(spark, tmp_path, his
     path, out = tmp_path / "tx.csv", tmp_path / "scores.csv"
     write_csv(history[:500], path, known_at=NOW)
     configure_mlflow(settings)
-    with pytest.raises(FileScoringError, match="no fraud champion"):
+    with pytest.raises(FileScoringError, match="no fraud champion"):  # before reading the file
         score_history(settings, path, out, ImportOptions())
+    assert not out.exists()
 
     trained = train_fraud_model(
         synthetic_orders(1500, seed=3), holdout_days=14, params={"max_iter": 20}, table_versions={}
     )
     register_fraud_model(settings, trained)
     champion = current_champion()
-    result = score_history(settings, path, out, ImportOptions())
-    assert result.model == f"{champion.name} v{champion.version} (champion)" and result.scored == 500
+
+    # Through the command line, as a user runs it; a missing file is a clear error.
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path))
+    assert main(["score", "fraud", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"model: {champion.name} v{champion.version} (champion)" in printed and "wrote 500 scores" in printed
     scored = scores_of(out)
     assert list(scored["decision"]) == [champion.thresholds.decision(score) for score in scored["score"]]
-
-    # The command line: the same, with a summary; a missing file is a clear error.
-    monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path))
-    assert main(["score", "fraud", str(path), "--out", str(tmp_path / "cli.csv")]) == 0
-    assert "wrote 500 scores" in capsys.readouterr().out
     assert main(["score", "fraud", str(tmp_path / "nope.csv"), "--out", str(out)]) == 2
