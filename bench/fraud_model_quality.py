@@ -51,11 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pyspark.sql import SparkSession
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
 from bench.report import RESULTS_DIR, Stopwatch, load_average
@@ -69,6 +65,7 @@ from ingest.ecommerce.population import PopulationConfig
 from ingest.ecommerce.traffic import TrafficConfig
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
+from models.fraud.backtest import fitters as backtest_fitters
 from models.fraud.evaluation import MAX_REVIEW_RATE, TOP_K, daily_review_queue, review_budget
 from models.fraud.training import DEFAULT_PARAMS, fit_classifier, scores_of
 
@@ -196,16 +193,9 @@ def labelled(rows: pd.DataFrame, periods: Periods) -> tuple[pd.DataFrame, pd.Dat
 
 def fit_scorers(train: pd.DataFrame) -> tuple[dict[str, Scorer], dict[str, float]]:
     """Each scorer fitted on the same training rows and columns, with its fitting time in seconds."""
-    features, labels = train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN].to_numpy()
-    logistic = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
-    forest = RandomForestClassifier(
-        n_estimators=200, max_depth=10, class_weight="balanced_subsample", n_jobs=1, random_state=0
-    )
-    fits: dict[str, Callable[[], object]] = {
-        "project (HGB)": lambda: fit_classifier(train, DEFAULT_PARAMS),
-        "logistic regression": lambda: logistic.fit(features, labels),
-        "random forest": lambda: forest.fit(features, labels),
-    }
+    # The backtest's comparison (models.fraud.backtest.fitters), under the names this table has always used.
+    labels = {"project": "project (HGB)", "logreg": "logistic regression", "forest": "random forest"}
+    fits = {labels[name]: fit for name, fit in backtest_fitters(train).items()}
     scorers: dict[str, Scorer] = {}
     seconds: dict[str, float] = {}
     for name, fit in fits.items():

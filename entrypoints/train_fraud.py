@@ -34,6 +34,7 @@ from models.fraud.backtest import (
     run_backtest,
     summary,
 )
+from serving.fraud.file_scoring import parse_until
 
 
 def backtest_frame(features: DataFrame, chargebacks: DataFrame) -> pd.DataFrame:
@@ -119,22 +120,14 @@ def train_fraud_as_of(
     if not register:
         return outcome
     from models.fraud.evaluation import InsufficientLabels
-    from models.fraud.registry import register_fraud_model
-    from models.fraud.training import train_fraud_model
+    from models.fraud.registry import train_and_register
 
     training = build_training_set(features, chargebacks, cutoff=plan.until).toPandas()
     progress(f"training on {len(training):,} orders up to {plan.until.isoformat()}, labels as known then")
     try:
-        trained = train_fraud_model(
-            training,
-            holdout_days=14,
-            params={},
-            table_versions=inputs.versions(),
-            label_delay_days=plan.label_delay_days,
-        )
+        registered = train_and_register(settings, training, inputs.versions(), label_delay_days=plan.label_delay_days)
     except InsufficientLabels as error:
         raise TrainingError(f"not enough chargebacks known by {plan.until.isoformat()} to train: {error}") from error
-    registered = register_fraud_model(settings, trained)
     _record_backtest_on(registered.run_id, outcome)
     outcome["registered"] = registered
     return outcome
@@ -151,11 +144,6 @@ def _record_backtest_on(run_id: str, outcome: dict[str, object]) -> None:
 
 class TrainingError(RuntimeError):
     """The lake or its labels cannot give a model; the message says what to do."""
-
-
-def parse_until(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -87,7 +87,8 @@ class FoldResult:
     skipped: str | None = None  # why the fold could not be judged
 
 
-def _fitters(train: pd.DataFrame) -> dict[str, Callable[[], object]]:
+def fitters(train: pd.DataFrame) -> dict[str, Callable[[], object]]:
+    """How each model of ``MODELS`` is fitted on ``train`` (``FEATURE_COLUMNS`` and the label), not yet called."""
     features, labels = train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN].to_numpy()
     logistic = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
     forest = RandomForestClassifier(
@@ -138,7 +139,7 @@ def run_fold(frame: pd.DataFrame, fold: Fold, until: datetime) -> FoldResult:
     metrics = {}
     # One OpenMP thread, as in training: the folds are small and the machine is shared.
     with ThreadpoolController().limit(limits=1):
-        for name, fit in _fitters(train).items():
+        for name, fit in fitters(train).items():
             metrics[name] = _judged(test, test_labels, scores_of(fit(), test[list(FEATURE_COLUMNS)]))
     return FoldResult(fold, *counts, metrics=metrics)
 

@@ -50,8 +50,15 @@ def train_and_register(
     holdout_days: int = DEFAULT_HOLDOUT_DAYS,
     params: dict[str, object] | None = None,
     model_name: str = FRAUD_MODEL_NAME,
+    label_delay_days: float = LABEL_DELAY_DAYS,
 ) -> RegistryOutcome:
-    trained = train_fraud_model(training, holdout_days=holdout_days, params=params or {}, table_versions=table_versions)
+    trained = train_fraud_model(
+        training,
+        holdout_days=holdout_days,
+        params=params or {},
+        table_versions=table_versions,
+        label_delay_days=label_delay_days,
+    )
     return register_fraud_model(settings, trained, model_name)
 
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.fraud.spec import FEATURE_COLUMNS, LABEL_DELAY_DAYS, ORDER_KEY, TIMESTAMP_COLUMN
+from features.point_in_time import as_utc
 from ingest.ecommerce.importer import ImportSummary, parsed_history
 from ingest.ecommerce.transaction_csv import ColumnMapping
 from ingest.ecommerce.transaction_rows import ImportOptions
@@ -226,8 +227,7 @@ def _trained_on_file(
 
 def parse_until(text: str) -> datetime:
     """An ISO date or time; without a zone it is UTC (as the importer reads the file's timestamps)."""
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return as_utc(datetime.fromisoformat(text))
 
 
 def register(models: argparse._SubParsersAction) -> None:
