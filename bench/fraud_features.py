@@ -19,7 +19,15 @@ from pyspark.sql import SparkSession
 
 from bench.report import Measurement, Report, Stopwatch
 from features.fraud.offline import build_fraud_features
-from features.fraud.spec import CUSTOMER_FEATURES, LABEL_COLUMN, LABEL_DELAY_DAYS, TERMINAL_FEATURES, WINDOWS_DAYS
+from features.fraud.spec import (
+    CUSTOMER_FEATURES,
+    LABEL_COLUMN,
+    LABEL_DELAY_DAYS,
+    PAIR_FEATURES,
+    PAIR_WINDOW_DAYS,
+    TERMINAL_FEATURES,
+    WINDOWS_DAYS,
+)
 from features.fraud.training_set import build_training_set
 from lakehouse.settings import load_settings
 from lakehouse.spark import spark_session
@@ -57,7 +65,13 @@ def pandas_features(orders: pd.DataFrame, chargebacks: pd.DataFrame, cutoff: dat
             frame[f"{prefix}_orders_{days}d"] = rolling.count().to_numpy()
             if prefix == "customer":
                 frame[f"{prefix}_spend_{days}d"] = rolling.sum().to_numpy()
+    frame = frame.sort_values(["customer_id", "terminal_id", "placed_at"], kind="stable").reset_index(drop=True)
+    at_terminal = frame.groupby(["customer_id", "terminal_id"]).rolling(
+        f"{PAIR_WINDOW_DAYS}D", on="placed_at", closed="left"
+    )["amount"]
+    frame[PAIR_FEATURES[0]] = at_terminal.count().to_numpy()
     frame = frame.fillna(0.0)
+    frame[PAIR_FEATURES[1]] = (frame[PAIR_FEATURES[0]] == 0).astype(float)
     frame["customer_avg_amount_30d"] = (frame["customer_spend_30d"] / frame["customer_orders_30d"]).fillna(0.0)
     frame = terminal_risk(frame, chargebacks, pd.Timedelta(days=LABEL_DELAY_DAYS))
     labelled = frame.merge(chargebacks[chargebacks["filed_at"] <= cutoff].assign(**{LABEL_COLUMN: 1}), "left")
@@ -101,7 +115,7 @@ def spark_training_set(spark: SparkSession, lake: str) -> int:
 
 
 def compare(spark: SparkSession, lake: str, expected: pd.DataFrame) -> None:
-    columns = ["order_id", *CUSTOMER_FEATURES, *TERMINAL_FEATURES, LABEL_COLUMN]
+    columns = ["order_id", *CUSTOMER_FEATURES, *TERMINAL_FEATURES, *PAIR_FEATURES, LABEL_COLUMN]
     got = spark.read.format("delta").load(f"{lake}/gold/fraud_training_set").select(*columns).toPandas()
     merged = got.merge(expected[columns], on="order_id", suffixes=("", "_pandas"))
     assert len(merged) == len(got) == len(expected), (len(merged), len(got), len(expected))

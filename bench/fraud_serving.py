@@ -28,6 +28,7 @@ import pandas as pd
 from redis import Redis
 
 from bench.fraud_serving_figures import free_port, run_figures
+from features.fraud.online import pair_fields
 from features.fraud.spec import (
     CUSTOMER_FEATURES,
     CUSTOMER_KEY,
@@ -67,6 +68,8 @@ def training_frame(rows: int, seed: int = 3) -> pd.DataFrame:
         "customer_avg_amount_30d": average,
         **{f"terminal_orders_{d}d": rng.poisson(d * 5, rows) for d in (1, 7, 30)},
         **{f"terminal_risk_{d}d": risk[:, i] for i, d in enumerate((1, 7, 30))},
+        "customer_terminal_orders_30d": (at_terminal := rng.poisson(2, rows)),
+        "new_terminal_for_customer_30d": at_terminal == 0,
     }
     frame = pd.DataFrame({name: np.asarray(columns[name], dtype=float) for name in FEATURE_COLUMNS})
     fraud = (columns["amount_to_customer_avg_30d"] > 2.5) | (risk[:, 1] > 0.07)
@@ -77,12 +80,14 @@ def training_frame(rows: int, seed: int = 3) -> pd.DataFrame:
 
 
 def write_online_features(redis: Redis, run: str, entities: int, now: datetime) -> list[str]:
-    """One fresh hash per customer and terminal (laid out as ``features.fraud.online.write_online`` does); returns
-    keys."""
+    """One fresh hash per customer and terminal (laid out as ``features.fraud.online.write_online`` does: a customer
+    has counts at a few terminals); returns keys."""
     rng = np.random.default_rng(5)
     keys, pipe = [], redis.pipeline(transaction=False)
     for number in range(entities):
         customer = dict(zip(CUSTOMER_FEATURES, rng.uniform(0, 50, len(CUSTOMER_FEATURES)), strict=True))
+        used = {f"{run}-t{t}": int(rng.integers(1, 5)) for t in rng.integers(entities, size=3)}
+        customer |= {name: float(value) for name, value in pair_fields(used).items()}
         terminal = dict(zip(TERMINAL_FEATURES, rng.uniform(0, 0.2, len(TERMINAL_FEATURES)), strict=True))
         for template, entity, values in (
             (CUSTOMER_KEY, {"customer_id": f"{run}-c{number}"}, customer),

@@ -5,7 +5,9 @@ From the lake's silver orders and chargebacks (pinned versions): the point-in-ti
 then ``models.fraud.backtest`` week by week (train, wait the delay, score the next week), logged as one MLflow run
 (``backtest until ...``: per-week metrics of each model as steps, the weeks as ``backtest/weeks.csv``, a plot),
 then the model trained on everything up to the cut-off with the labels known then, registered through the
-champion gate, with the backtest's means and run id on its run. With a label delay other than the one the online
+champion gate, with the backtest's means and run id on its run. The model registered is of the family that won the
+backtest (best mean PR-AUC over its weeks: the project's gradient boosting, the logistic regression or the random
+forest); the gate then compares it with the champion on its holdout. With a label delay other than the one the online
 store serves (``features.fraud.spec.LABEL_DELAY_DAYS``) the backtest runs but nothing is registered: the service
 could not serve that model's features.
 """
@@ -30,6 +32,7 @@ from models.fraud.backtest import (
     REASON,
     BacktestPlan,
     FoldResult,
+    best_family,
     results_table,
     run_backtest,
     summary,
@@ -123,9 +126,15 @@ def train_fraud_as_of(
     from models.fraud.registry import train_and_register
 
     training = build_training_set(features, chargebacks, cutoff=plan.until).toPandas()
-    progress(f"training on {len(training):,} orders up to {plan.until.isoformat()}, labels as known then")
+    family = outcome["family"] = best_family(outcome["backtest"])
+    progress(
+        f"training the backtest's best model, {MODELS[family]}, on {len(training):,} orders up to "
+        f"{plan.until.isoformat()}, labels as known then"
+    )
     try:
-        registered = train_and_register(settings, training, inputs.versions(), label_delay_days=plan.label_delay_days)
+        registered = train_and_register(
+            settings, training, inputs.versions(), label_delay_days=plan.label_delay_days, family=family
+        )
     except InsufficientLabels as error:
         raise TrainingError(f"not enough chargebacks known by {plan.until.isoformat()} to train: {error}") from error
     _record_backtest_on(registered.run_id, outcome)
@@ -179,5 +188,8 @@ def cmd_train_fraud(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  {label}: mean PR-AUC {pr_auc:.3f}, ROC-AUC {roc_auc:.3f}")
     if "registered" in outcome:
         registered = outcome["registered"]
-        print(f"registered {registered.model_name} v{registered.version}: {registered.reason}")
+        print(
+            f"registered {registered.model_name} v{registered.version} ({MODELS[outcome['family']]}, the backtest's "
+            f"best): {registered.reason}"
+        )
     return 0

@@ -9,7 +9,7 @@ stale or missing. A model declares its key templates and feature names (e.g. ``f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -27,6 +27,9 @@ class EntityFeatures:
     status: Freshness
     values: dict[str, float] | None = None  # None when missing; kept when stale, for logging
     as_of: datetime | None = None
+    # Every field of the hash as stored (text), for a model whose entity also holds per-key fields (the fraud
+    # customer's count per terminal); None when missing.
+    fields: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 def as_of_text(as_of: datetime) -> str:
@@ -45,8 +48,11 @@ def entity_hashes(
 def write_entities(redis_client: Redis, hashes: Iterable[tuple[str, Mapping[str, str]]], ttl_s: int) -> int:
     """Write each hash (all fields replaced, TTL reset) in pipelined batches; returns entities written."""
     written = 0
-    pipe = redis_client.pipeline(transaction=False)
+    # A hash is deleted before it is written, so a field the new values lack (a terminal the customer no longer
+    # used) goes; each batch is one MULTI/EXEC, so a reader never sees a hash between the two.
+    pipe = redis_client.pipeline(transaction=True)
     for key, fields in hashes:
+        pipe.delete(key)
         pipe.hset(key, mapping=fields)
         pipe.expire(key, ttl_s)
         written += 1
@@ -85,4 +91,4 @@ def _entity(stored: Mapping, names: tuple[str, ...], now: datetime, max_age_s: f
         return EntityFeatures("missing")
     as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of
     status: Freshness = "stale" if (now - as_of).total_seconds() > max_age_s else "fresh"
-    return EntityFeatures(status, values, as_of)
+    return EntityFeatures(status, values, as_of, fields)

@@ -20,6 +20,7 @@ def synthetic_orders(rows: int = 3000, days: int = 60, seed: int = 7, label_nois
     amount = customer_avg * rng.lognormal(0.0, 0.6, rows)
     terminal_risk = rng.beta(1, 40, (rows, 3))
     hours = placed_at.dt.hour.to_numpy()
+    at_terminal = rng.poisson(3, rows)
     features = {
         "amount": amount,
         "amount_to_customer_avg_30d": amount / customer_avg,
@@ -31,6 +32,8 @@ def synthetic_orders(rows: int = 3000, days: int = 60, seed: int = 7, label_nois
         "customer_avg_amount_30d": customer_avg,
         **{f"terminal_orders_{d}d": rng.poisson(d * 5, rows) for d in (1, 7, 30)},
         **{f"terminal_risk_{d}d": terminal_risk[:, i] for i, d in enumerate((1, 7, 30))},
+        "customer_terminal_orders_30d": at_terminal,
+        "new_terminal_for_customer_30d": (at_terminal == 0).astype(float),
     }
     fraud = (features["amount_to_customer_avg_30d"] > 2.5) | (terminal_risk[:, 1] > 0.07)
     flipped = rng.random(rows) < label_noise

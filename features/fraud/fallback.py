@@ -18,10 +18,19 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from features.fraud.spec import CUSTOMER_FEATURES, LABEL_DELAY_DAYS, TERMINAL_FEATURES, WINDOWS_DAYS
+from features.fraud.request_features import pair_features
+from features.fraud.spec import (
+    CUSTOMER_FEATURES,
+    LABEL_DELAY_DAYS,
+    PAIR_FEATURES,
+    PAIR_WINDOW_DAYS,
+    TERMINAL_FEATURES,
+    WINDOWS_DAYS,
+)
 from features.point_in_time import unix_micros, window_us
 
 LONGEST = max(WINDOWS_DAYS)
+PAIR_ORDERS = "_pair_orders"
 
 
 def _since(days: int) -> sql.Placeholder:
@@ -42,6 +51,8 @@ def _customer_columns() -> dict[str, sql.Composable]:
     orders_30d = sql.SQL("count(*) FILTER (WHERE o.placed_at >= {since})").format(since=_since(30))
     spend_30d = sql.SQL("coalesce(sum(o.amount) FILTER (WHERE o.placed_at >= {since}), 0)").format(since=_since(30))
     columns["customer_avg_amount_30d"] = _share(spend_30d, orders_30d)
+    at_terminal = sql.SQL("o.placed_at >= %(pair_since)s AND o.terminal_id = %(terminal_id)s")
+    columns[PAIR_ORDERS] = sql.SQL("count(*) FILTER (WHERE {t})::float8").format(t=at_terminal)
     return columns
 
 
@@ -71,7 +82,12 @@ def _select(columns: dict[str, sql.Composable], source: sql.SQL, entity: str, si
     ).format(selected=selected, source=source, entity=sql.Identifier(entity), since=since)
 
 
-CUSTOMER_QUERY = _select(_customer_columns(), sql.SQL("ecommerce.orders o"), "customer_id", _since(LONGEST))
+CUSTOMER_QUERY = _select(
+    _customer_columns(),
+    sql.SQL("ecommerce.orders o"),
+    "customer_id",
+    sql.SQL("least({a}, %(pair_since)s)").format(a=_since(LONGEST)),
+)
 TERMINAL_QUERY = _select(
     _terminal_columns(),
     sql.SQL("ecommerce.orders o LEFT JOIN ecommerce.chargebacks c ON c.order_id = o.order_id"),
@@ -80,32 +96,35 @@ TERMINAL_QUERY = _select(
 )
 
 
-def _parameters(entity_id: str, as_of: datetime, label_delay_days: float) -> dict[str, object]:
+def _parameters(entity_id: str, as_of: datetime, label_delay_days: float, terminal_id: str = "") -> dict[str, object]:
     unix_micros(as_of)  # refuses a naive time: PostgreSQL would read it in the session's zone
     as_of = as_of.astimezone(UTC)  # exact 24-hour days: aware arithmetic in a zone with DST follows the clock
     matured_by = as_of - timedelta(microseconds=window_us(label_delay_days))
     bounds = {f"since_{days}d": as_of - timedelta(days=days) for days in WINDOWS_DAYS}
     bounds |= {f"matured_since_{days}d": matured_by - timedelta(days=days) for days in WINDOWS_DAYS}
-    return {"entity_id": entity_id, "as_of": as_of, "matured_by": matured_by, **bounds}
+    bounds["pair_since"] = as_of - timedelta(days=PAIR_WINDOW_DAYS)
+    return {"entity_id": entity_id, "terminal_id": terminal_id, "as_of": as_of, "matured_by": matured_by, **bounds}
 
 
-def _fetch(
-    conn: psycopg.Connection, query: sql.Composed, entity_id: str, as_of: datetime, label_delay_days: float
-) -> dict[str, float]:
+def _fetch(conn: psycopg.Connection, query: sql.Composed, parameters: dict[str, object]) -> dict[str, float]:
     with conn.cursor(row_factory=dict_row) as cursor:
-        row = cursor.execute(query, _parameters(entity_id, as_of, label_delay_days)).fetchone()
+        row = cursor.execute(query, parameters).fetchone()
     return {name: float(value) for name, value in row.items()}
 
 
-def customer_features_from_postgres(conn: psycopg.Connection, customer_id: str, as_of: datetime) -> dict[str, float]:
-    """``CUSTOMER_FEATURES`` of ``customer_id`` as an order placed at ``as_of`` (aware) would see them."""
-    values = _fetch(conn, CUSTOMER_QUERY, customer_id, as_of, LABEL_DELAY_DAYS)
-    return {name: values[name] for name in CUSTOMER_FEATURES}
+def customer_features_from_postgres(
+    conn: psycopg.Connection, customer_id: str, terminal_id: str, as_of: datetime
+) -> dict[str, float]:
+    """``CUSTOMER_FEATURES`` of ``customer_id`` and ``PAIR_FEATURES`` with ``terminal_id``, as an order placed at
+    ``as_of`` (aware) would see them."""
+    values = _fetch(conn, CUSTOMER_QUERY, _parameters(customer_id, as_of, LABEL_DELAY_DAYS, terminal_id))
+    pair = pair_features(values[PAIR_ORDERS])
+    return {name: values[name] for name in CUSTOMER_FEATURES} | {name: pair[name] for name in PAIR_FEATURES}
 
 
 def terminal_features_from_postgres(
     conn: psycopg.Connection, terminal_id: str, as_of: datetime, label_delay_days: float = LABEL_DELAY_DAYS
 ) -> dict[str, float]:
     """``TERMINAL_FEATURES`` of ``terminal_id`` as an order placed at ``as_of`` (aware) would see them."""
-    values = _fetch(conn, TERMINAL_QUERY, terminal_id, as_of, label_delay_days)
+    values = _fetch(conn, TERMINAL_QUERY, _parameters(terminal_id, as_of, label_delay_days))
     return {name: values[name] for name in TERMINAL_FEATURES}

@@ -19,7 +19,15 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from features.fraud.request_features import NIGHT_ENDS_AT_HOUR, NO_HISTORY_AMOUNT_RATIO, SATURDAY
-from features.fraud.spec import FEATURE_COLUMNS, LABEL_DELAY_DAYS, ORDER_KEY, TIMESTAMP_COLUMN, WINDOWS_DAYS
+from features.fraud.spec import (
+    FEATURE_COLUMNS,
+    LABEL_DELAY_DAYS,
+    ORDER_KEY,
+    PAIR_FEATURES,
+    PAIR_WINDOW_DAYS,
+    TIMESTAMP_COLUMN,
+    WINDOWS_DAYS,
+)
 from features.point_in_time import MICROS_PER_DAY, MICROS_PER_HOUR, ratio, window_us
 
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
@@ -55,6 +63,15 @@ def with_customer_activity(orders: DataFrame) -> DataFrame:
     with_windows = orders.withColumns(columns)
     average = ratio(F.col("customer_spend_30d"), F.col("customer_orders_30d"), 0.0)
     return with_windows.withColumn("customer_avg_amount_30d", average)
+
+
+def with_pair_activity(orders: DataFrame) -> DataFrame:
+    """The customer's orders at the order's terminal in ``[t - PAIR_WINDOW_DAYS, t)``, and whether there were none
+    (``request_features.pair_features`` is the reference)."""
+    by_pair = Window.partitionBy("customer_id", "terminal_id").orderBy(TS)
+    count, first_use = PAIR_FEATURES
+    before = F.count(F.lit(1)).over(by_pair.rangeBetween(-window_us(PAIR_WINDOW_DAYS), -1)).cast("double")
+    return orders.withColumn(count, before).withColumn(first_use, (F.col(count) == 0).cast("double"))
 
 
 def _risk_columns(value: Column, only_days: int | None = None) -> dict[str, Column]:
@@ -126,6 +143,6 @@ def build_fraud_features(
     # The chargeback events start from the bare orders: from the customer-window output, Spark would compute
     # those windows a second time for them.
     known = chargeback_events(placed, first_filings(chargebacks), label_delay_days)
-    terminals = with_terminal_activity(with_customer_activity(placed), known, label_delay_days)
+    terminals = with_terminal_activity(with_pair_activity(with_customer_activity(placed)), known, label_delay_days)
     events = terminals.withColumns(request_columns())
     return events.select(ORDER_KEY, "customer_id", "terminal_id", TIMESTAMP_COLUMN, *FEATURE_COLUMNS)

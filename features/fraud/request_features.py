@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from features.fraud.spec import CUSTOMER_FEATURES, FEATURE_COLUMNS, REQUEST_FEATURES, TERMINAL_FEATURES
+from features.fraud.spec import CUSTOMER_FEATURES, FEATURE_COLUMNS, PAIR_FEATURES, REQUEST_FEATURES, TERMINAL_FEATURES
 from features.point_in_time import as_utc
 
 NIGHT_ENDS_AT_HOUR = 6  # the night is [00:00, 06:00)
@@ -39,6 +39,13 @@ def request_features(amount: float | Decimal, placed_at: datetime, customer_avg_
     }
 
 
+def pair_features(customer_terminal_orders: float) -> dict[str, float]:
+    """The customer-terminal pair's features (``PAIR_FEATURES``) from the customer's orders at the terminal in the
+    pair window: the count, and whether this is the first use of the terminal in that window."""
+    count, first_use = PAIR_FEATURES
+    return {count: float(customer_terminal_orders), first_use: float(customer_terminal_orders == 0)}
+
+
 def _pick(values: Mapping[str, float], names: tuple[str, ...], source: str) -> dict[str, float]:
     missing = [name for name in names if name not in values]
     if missing:
@@ -47,12 +54,16 @@ def _pick(values: Mapping[str, float], names: tuple[str, ...], source: str) -> d
 
 
 def assemble_vector(
-    request: Mapping[str, float], customer_values: Mapping[str, float], terminal_values: Mapping[str, float]
+    request: Mapping[str, float],
+    customer_values: Mapping[str, float],
+    terminal_values: Mapping[str, float],
+    pair_values: Mapping[str, float],
 ) -> list[float]:
     """The model input, in ``FEATURE_COLUMNS`` order; a missing feature is an error naming it, never a default."""
     named = (
         _pick(request, REQUEST_FEATURES, "request")
         | _pick(customer_values, CUSTOMER_FEATURES, "customer")
         | _pick(terminal_values, TERMINAL_FEATURES, "terminal")
+        | _pick(pair_values, PAIR_FEATURES, "customer-terminal pair")
     )
     return [named[name] for name in FEATURE_COLUMNS]

@@ -13,6 +13,9 @@ Point-in-time rules, for an order placed at ``t``:
   have no label yet and, counted, would only dilute the share (with a 7-day delay a window ending at ``t`` would
   make the 1- and 7-day risks zero by construction). The windows shift back by it, as the Fraud Detection
   Handbook's do; it is recorded with every model trained on these features;
+- the customer-terminal pair counts the customer's orders at this very terminal placed in ``[t - 30 days, t)``:
+  a stolen card is used where its owner never shops, so a first use of a terminal is a strong signal (the
+  backtest kept it; README "Fraud features" has the figures, and the other candidates it did not keep);
 - request features come from the order itself.
 """
 
@@ -33,7 +36,9 @@ TERMINAL_FEATURES = (
     *(f"terminal_orders_{d}d" for d in WINDOWS_DAYS),
     *(f"terminal_risk_{d}d" for d in WINDOWS_DAYS),
 )
-FEATURE_COLUMNS = (*REQUEST_FEATURES, *CUSTOMER_FEATURES, *TERMINAL_FEATURES)
+PAIR_WINDOW_DAYS = 30
+PAIR_FEATURES = (f"customer_terminal_orders_{PAIR_WINDOW_DAYS}d", f"new_terminal_for_customer_{PAIR_WINDOW_DAYS}d")
+FEATURE_COLUMNS = (*REQUEST_FEATURES, *CUSTOMER_FEATURES, *TERMINAL_FEATURES, *PAIR_FEATURES)
 
 ORDER_KEY = "order_id"
 TIMESTAMP_COLUMN = "placed_at"
@@ -42,6 +47,11 @@ LABEL_COLUMN = "is_fraud"  # 1 when the order has a chargeback known at the trai
 # Online store (``features.online_store``): one Redis hash per customer and per terminal.
 CUSTOMER_KEY = "features:fraud:customer:{customer_id}"
 TERMINAL_KEY = "features:fraud:terminal:{terminal_id}"
+# The pair counts live in the customer's hash, one field per terminal the customer used in the pair window (a
+# terminal without a field counts 0): one read per customer, and always as of the same moment as its features.
+PAIR_FIELD = "terminal_orders:{terminal_id}"
+# Says the hash holds those counts: a hash written before they existed has none, which must not read as "first use".
+PAIR_LAYOUT_FIELD = "pair_window_days"
 
 
 def feature_definition(label_delay_days: float = LABEL_DELAY_DAYS) -> dict[str, object]:

@@ -23,25 +23,17 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
 from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_DELAY_DAYS, TIMESTAMP_COLUMN
 from models.fraud.evaluation import TOP_K, daily_review_queue, precision_at_k
-from models.fraud.training import DEFAULT_PARAMS, fit_classifier, scores_of
+from models.fraud.training import FAMILIES, FAMILY_PARAMS, fit_classifier, scores_of
 
 FILED_AT = "filed_at"  # the order's first chargeback, NaT when none (yet)
 REASON = "reason"  # that chargeback's reason, when the history has one (generated fraud names its pattern)
 TEST_DAYS = 7
 # Short names: they prefix the MLflow metrics of each fold.
-MODELS = {
-    "project": "the project's model (gradient boosting)",
-    "logreg": "logistic regression",
-    "forest": "random forest",
-}
+MODELS = FAMILIES
 
 
 @dataclass(frozen=True)
@@ -89,16 +81,16 @@ class FoldResult:
 
 def fitters(train: pd.DataFrame) -> dict[str, Callable[[], object]]:
     """How each model of ``MODELS`` is fitted on ``train`` (``FEATURE_COLUMNS`` and the label), not yet called."""
-    features, labels = train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN].to_numpy()
-    logistic = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
-    forest = RandomForestClassifier(
-        n_estimators=200, max_depth=10, class_weight="balanced_subsample", n_jobs=1, random_state=0
-    )
-    return {
-        "project": lambda: fit_classifier(train, DEFAULT_PARAMS),
-        "logreg": lambda: logistic.fit(features, labels),
-        "forest": lambda: forest.fit(features, labels),
-    }
+    return {name: (lambda name=name: fit_classifier(train, FAMILY_PARAMS[name], name)) for name in MODELS}
+
+
+def best_family(means: dict[str, float]) -> str:
+    """The model with the best mean PR-AUC over the judged weeks (``summary``); the project's on a tie or when no
+    week could be judged."""
+    scored = {name: means[f"{name}_pr_auc_mean"] for name in MODELS if f"{name}_pr_auc_mean" in means}
+    if not scored or scored.get("project") == max(scored.values()):
+        return "project"
+    return max(scored, key=scored.__getitem__)
 
 
 def metric_name(reason: str) -> str:

@@ -21,14 +21,19 @@ from models.registry import Candidate, ModelEntry, RegistryOutcome, load_champio
 
 DEFAULT_HOLDOUT_DAYS = 14
 LABEL_DELAY_TAG = "label_delay_days"
+FAMILY_TAG = "model_family"
 FRAUD_MODEL = ModelEntry(
     name=FRAUD_MODEL_NAME,
     experiment=FRAUD_EXPERIMENT_NAME,
     metric="pr_auc",
     metric_label="PR-AUC",
     predict_fn="predict_proba",
-    # skops refuses to load types it does not know; the boosted trees' predictor is the one our model needs.
-    skops_trusted_types=("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",),
+    # skops refuses to load types it does not know: the boosted trees' predictor, and the random forest's trees
+    # (when the backtest picks the forest).
+    skops_trusted_types=(
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
+    ),
 )
 
 
@@ -51,6 +56,7 @@ def train_and_register(
     params: dict[str, object] | None = None,
     model_name: str = FRAUD_MODEL_NAME,
     label_delay_days: float = LABEL_DELAY_DAYS,
+    family: str = "project",
 ) -> RegistryOutcome:
     trained = train_fraud_model(
         training,
@@ -58,6 +64,7 @@ def train_and_register(
         params=params or {},
         table_versions=table_versions,
         label_delay_days=label_delay_days,
+        family=family,
     )
     return register_fraud_model(settings, trained, model_name)
 
@@ -87,6 +94,7 @@ def candidate(trained: TrainedModel) -> Candidate:
         input_example=trained.holdout.features.head(5),
         figures=trained.figures,
         extra_params={f"threshold.{key}": value for key, value in thresholds.items()}
+        | {"model.family": trained.family}
         # The columns are logged as features/feature_columns.json; the windows and delay say what they mean.
         | {
             f"features.{key}": value
@@ -94,7 +102,7 @@ def candidate(trained: TrainedModel) -> Candidate:
             if key != "feature_columns"
         },
         version_tags={f"{key}_threshold": str(value) for key, value in thresholds.items()}
-        | {LABEL_DELAY_TAG: _delay_text(trained.label_delay_days)},
+        | {LABEL_DELAY_TAG: _delay_text(trained.label_delay_days), FAMILY_TAG: trained.family},
         definition_tags=(LABEL_DELAY_TAG,),
     )
 

@@ -18,7 +18,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
 from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_DELAY_DAYS, ORDER_KEY, TIMESTAMP_COLUMN
@@ -38,6 +41,37 @@ DEFAULT_PARAMS: dict[str, object] = {
     "early_stopping": False,
     "random_state": 0,
 }
+
+
+# The model families the backtest compares on the same rows; ``lakehouse train fraud`` registers the one with the
+# best mean PR-AUC over its weeks (the gate then compares it with the champion on the holdout).
+FAMILIES = {
+    "project": "gradient boosting (the project's model)",
+    "logreg": "logistic regression",
+    "forest": "random forest",
+}
+FAMILY_PARAMS: dict[str, dict[str, object]] = {
+    "project": DEFAULT_PARAMS,
+    "logreg": {"C": 1.0, "class_weight": "balanced", "max_iter": 1000},
+    "forest": {
+        "n_estimators": 200,
+        "max_depth": 10,
+        "class_weight": "balanced_subsample",
+        "n_jobs": 1,  # one core: the machine is shared, and the service scores in one thread
+        "random_state": 0,
+    },
+}
+
+
+def make_classifier(family: str, params: dict[str, object]) -> ClassifierMixin:
+    """An unfitted model of ``family`` (a key of ``FAMILIES``); the logistic regression standardises first."""
+    if family == "project":
+        return HistGradientBoostingClassifier(**params)
+    if family == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(**params))
+    if family == "forest":
+        return RandomForestClassifier(**params)
+    raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +99,7 @@ class Holdout:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    model: HistGradientBoostingClassifier
+    model: ClassifierMixin
     params: dict[str, object]
     thresholds: Thresholds
     metrics: dict[str, float]
@@ -74,6 +108,7 @@ class TrainedModel:
     figures: dict[str, bytes] = field(repr=False)  # file name -> PNG
     feature_columns: tuple[str, ...] = FEATURE_COLUMNS
     label_delay_days: float = LABEL_DELAY_DAYS  # the features' (``features.fraud.spec``), recorded with the model
+    family: str = "project"  # a key of FAMILIES
 
 
 def train_fraud_model(
@@ -83,15 +118,18 @@ def train_fraud_model(
     params: dict[str, object],
     table_versions: dict[str, int],
     label_delay_days: float = LABEL_DELAY_DAYS,
+    family: str = "project",
 ) -> TrainedModel:
     """Fit on orders before the holdout, choose thresholds on the end of that period, evaluate on the holdout."""
     train, test = split_by_time(_checked(training), holdout_days)
-    chosen = DEFAULT_PARAMS | params
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+    chosen = FAMILY_PARAMS[family] | params
     # One OpenMP thread: on 2 shared cores the gradient boosting's thread pool made training 4x slower at 1M rows
     # (bench/fraud_training.py), and the service predicts with one thread too.
     with ThreadpoolController().limit(limits=1, user_api="openmp"):
-        thresholds = _thresholds_from_validation(train, chosen)
-        model = fit_classifier(train, chosen)
+        thresholds = _thresholds_from_validation(train, chosen, family)
+        model = fit_classifier(train, chosen, family)
     holdout = _holdout(test, holdout_days)
     scores = scores_of(model, holdout.features)
     metrics = evaluation.holdout_metrics(holdout.labels, scores, thresholds)
@@ -101,7 +139,15 @@ def train_fraud_model(
         "confusion_matrix.png": evaluation.confusion_matrix_png(holdout.labels, scores, thresholds),
     }
     return TrainedModel(
-        model, chosen, thresholds, metrics, holdout, dict(table_versions), figures, label_delay_days=label_delay_days
+        model,
+        chosen,
+        thresholds,
+        metrics,
+        holdout,
+        dict(table_versions),
+        figures,
+        label_delay_days=label_delay_days,
+        family=family,
     )
 
 
@@ -116,17 +162,17 @@ def split_by_time(frame: pd.DataFrame, holdout_days: int) -> tuple[pd.DataFrame,
     return train, holdout
 
 
-def fit_classifier(rows: pd.DataFrame, params: dict[str, object]) -> HistGradientBoostingClassifier:
+def fit_classifier(rows: pd.DataFrame, params: dict[str, object], family: str = "project") -> ClassifierMixin:
     if rows[LABEL_COLUMN].nunique() < 2:
         raise InsufficientLabels("the training period needs both fraud and legitimate orders")
-    model = HistGradientBoostingClassifier(**params)
+    model = make_classifier(family, params)
     return model.fit(rows[list(FEATURE_COLUMNS)], rows[LABEL_COLUMN].to_numpy())
 
 
-def _thresholds_from_validation(train: pd.DataFrame, params: dict[str, object]) -> Thresholds:
+def _thresholds_from_validation(train: pd.DataFrame, params: dict[str, object], family: str) -> Thresholds:
     cut = train[TIMESTAMP_COLUMN].quantile(1 - VALIDATION_SHARE)
     early, validation = train[train[TIMESTAMP_COLUMN] < cut], train[train[TIMESTAMP_COLUMN] >= cut]
-    scores = scores_of(fit_classifier(early, params), validation[list(FEATURE_COLUMNS)])
+    scores = scores_of(fit_classifier(early, params, family), validation[list(FEATURE_COLUMNS)])
     return evaluation.choose_thresholds(validation[LABEL_COLUMN].to_numpy(), scores)
 
 

@@ -26,7 +26,7 @@ from features.point_in_time import as_utc
 from serving.fraud.contract import FeaturesSource, FraudScoreRequest
 
 log = logging.getLogger(__name__)
-NOT_READ = OnlineFeatures(EntityFeatures("missing"), EntityFeatures("missing"))
+NOT_READ = OnlineFeatures(EntityFeatures("missing"), None, EntityFeatures("missing"))
 
 
 @dataclass(frozen=True)
@@ -72,18 +72,20 @@ def orders_features(
 def _features(
     request: FraudScoreRequest, online: OnlineFeatures, conn: Connection | None, now: datetime
 ) -> OrderFeatures:
-    customer = online.customer.values if online.customer.status == "fresh" else None
+    fresh_customer = online.customer.status == "fresh" and online.pair is not None
+    customer = online.customer.values if fresh_customer else None
+    pair = online.pair if fresh_customer else None
     terminal = online.terminal.values if online.terminal.status == "fresh" else None
-    if customer is None or terminal is None:
+    if customer is None or pair is None or terminal is None:
         assert conn is not None  # orders_features opens one whenever an entity is not fresh
         # As of the order's time, but never later than now: a clock-skewed client must not see future orders.
         as_of = min(as_utc(request.placed_at), now)
-        if customer is None:
-            customer = customer_features_from_postgres(conn, request.customer_id, as_of)
+        if customer is None or pair is None:
+            customer = pair = customer_features_from_postgres(conn, request.customer_id, request.terminal_id, as_of)
         if terminal is None:
             terminal = terminal_features_from_postgres(conn, request.terminal_id, as_of)
     own = request_features(request.amount, request.placed_at, customer["customer_avg_amount_30d"])
-    return OrderFeatures(assemble_vector(own, customer, terminal), features_source(online))
+    return OrderFeatures(assemble_vector(own, customer, terminal, pair), features_source(online))
 
 
 def _read_online(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from features.fraud.spec import FEATURE_COLUMNS
@@ -45,7 +46,11 @@ def array_estimator(model: ClassifierMixin, columns: Sequence[str] = FEATURE_COL
     if list(fitted) != list(columns):
         raise ValueError(f"the model was fitted on columns {list(fitted)}, not {list(columns)}")
     served = copy.copy(model)
-    del served.feature_names_in_
+    if isinstance(served, Pipeline):  # the names live on its first step (the logistic regression's scaler)
+        (name, first), *rest = served.steps
+        served.steps = [(name, array_estimator(first, columns)), *rest]
+    else:
+        del served.feature_names_in_
     return served
 
 

@@ -16,6 +16,7 @@ from fraud_synthetic import synthetic_orders
 from ports import free_port
 from redis import Redis
 
+from features.fraud.online import pair_fields
 from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
 from features.online_store import AS_OF_FIELD
 from ingest.domains import storage_declarations
@@ -135,6 +136,8 @@ def history(served: Served, ids: dict[str, str]) -> dict[str, float]:
         "customer_spend_7d": 80,
         "customer_spend_30d": 120,
         "customer_avg_amount_30d": 30,
+        "customer_terminal_orders_30d": 4,  # all four at this terminal
+        "new_terminal_for_customer_30d": 0,
     }
     terminal = {
         "terminal_orders_1d": 1,
@@ -183,6 +186,18 @@ ONLINE_CUSTOMER = {
     "customer_spend_30d": 30,
     "customer_avg_amount_30d": 10,
 }
+# The customer's hash also holds its count at the order's terminal: 2, so not a first use.
+ONLINE_PAIR = {"customer_terminal_orders_30d": 2.0, "new_terminal_for_customer_30d": 0.0}
+
+
+def online_pair_fields(terminal_id: str) -> dict[str, float]:
+    return {name: float(value) for name, value in pair_fields({terminal_id: 2}).items()}
+
+
+def online_customer(terminal_id: str) -> dict[str, float]:
+    return ONLINE_CUSTOMER | online_pair_fields(terminal_id)
+
+
 ONLINE_TERMINAL = {
     "terminal_orders_1d": 5,
     "terminal_orders_7d": 6,
@@ -195,14 +210,14 @@ ONLINE_TERMINAL = {
 
 def test_fresh_online_features_are_served_and_scored_like_the_model_offline(served, redis_client, ids):
     now = datetime.now(UTC)
-    write_online(redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), ONLINE_CUSTOMER, now)
+    write_online(redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), online_customer(ids["terminal"]), now)
     write_online(redis_client, TERMINAL_KEY.format(terminal_id=ids["terminal"]), ONLINE_TERMINAL, now)
 
     response = served.post(body(ids, "25.00", SATURDAY_NIGHT))
 
     assert response.status_code == 200, response.text
     answer = response.json()
-    expected = own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL
+    expected = own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL | ONLINE_PAIR
     assert answer["features"] == pytest.approx(expected) and list(answer["features"]) == list(FEATURE_COLUMNS)
     offline = served.trained.model.predict_proba(pd.DataFrame([expected], columns=list(FEATURE_COLUMNS)))[0, 1]
     assert answer["score"] == pytest.approx(offline, rel=1e-12)
@@ -219,20 +234,24 @@ def test_an_entity_missing_online_is_computed_from_postgres(served, history, ids
 
 
 def test_only_the_entity_missing_online_is_recomputed(served, history, redis_client, ids):
-    write_online(redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), ONLINE_CUSTOMER, datetime.now(UTC))
+    customer_key = CUSTOMER_KEY.format(customer_id=ids["customer"])
+    write_online(redis_client, customer_key, online_customer(ids["terminal"]), datetime.now(UTC))
     placed_at = datetime.now(UTC)
     answer = served.post(body(ids, "120.00", placed_at)).json()
     assert answer["features_source"] == "fallback:missing"
     terminal_from_postgres = {name: value for name, value in history.items() if name.startswith("terminal_")}
     assert answer["features"] == pytest.approx(
-        own_features(120.0, 10.0, placed_at) | ONLINE_CUSTOMER | terminal_from_postgres
+        own_features(120.0, 10.0, placed_at) | ONLINE_CUSTOMER | ONLINE_PAIR | terminal_from_postgres
     )
 
 
 def test_stale_online_features_are_replaced_by_postgres(served, history, redis_client, ids):
     too_old = datetime.now(UTC) - timedelta(seconds=2 * TTL_S)
     write_online(
-        redis_client, CUSTOMER_KEY.format(customer_id=ids["customer"]), dict.fromkeys(ONLINE_CUSTOMER, 999), too_old
+        redis_client,
+        CUSTOMER_KEY.format(customer_id=ids["customer"]),
+        dict.fromkeys(ONLINE_CUSTOMER, 999) | online_pair_fields(ids["terminal"]),
+        too_old,
     )
     write_online(
         redis_client, TERMINAL_KEY.format(terminal_id=ids["terminal"]), dict.fromkeys(ONLINE_TERMINAL, 999), too_old
@@ -302,7 +321,8 @@ def post_batch(served: Served, orders: list[dict], key: str | None = API_KEY) ->
 
 def test_a_batch_answers_each_order_as_score_does_in_the_order_sent(served, history, redis_client, ids):
     online = {"customer": f"{ids['customer']}-online", "terminal": f"{ids['terminal']}-online"}
-    write_online(redis_client, CUSTOMER_KEY.format(customer_id=online["customer"]), ONLINE_CUSTOMER, datetime.now(UTC))
+    customer_key = CUSTOMER_KEY.format(customer_id=online["customer"])
+    write_online(redis_client, customer_key, online_customer(online["terminal"]), datetime.now(UTC))
     write_online(redis_client, TERMINAL_KEY.format(terminal_id=online["terminal"]), ONLINE_TERMINAL, datetime.now(UTC))
     placed_at = datetime.now(UTC)
     orders = [
@@ -318,7 +338,7 @@ def test_a_batch_answers_each_order_as_score_does_in_the_order_sent(served, hist
     assert [a["order_id"] for a in answers] == [o["order_id"] for o in orders]
     assert [a["features_source"] for a in answers] == ["online", "fallback:missing", "online"]
     assert answers[0]["features"] == pytest.approx(
-        own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL
+        own_features(25.0, 10.0, SATURDAY_NIGHT) | ONLINE_CUSTOMER | ONLINE_TERMINAL | ONLINE_PAIR
     )
     assert answers[1]["features"] == pytest.approx(own_features(120.0, 30.0, placed_at) | history)
     for order, answer in zip(orders, answers, strict=True):

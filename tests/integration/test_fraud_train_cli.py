@@ -17,6 +17,8 @@ from ingest.ecommerce.traffic import TrafficConfig
 from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
 from models.fraud import FRAUD_MODEL_NAME
+from models.fraud.backtest import MODELS
+from models.fraud.registry import current_champion
 from pipelines.core.tables import domain_lake
 
 pytestmark = pytest.mark.integration
@@ -85,6 +87,15 @@ def test_train_fraud_backtests_then_registers_a_model_as_of_the_cutoff(spark, tm
     # Trained on orders up to the cut-off only, with the label delay the service serves.
     assert pd.Timestamp(model_run.data.params["holdout.end"]) <= pd.Timestamp(until)
     assert version.tags["label_delay_days"] == "7"
+    # The registered model is of the family with the best mean PR-AUC in the backtest, and loads from the registry.
+    means = {
+        model: model_run.data.metrics[f"backtest_{model}_pr_auc_mean"] for model in ("project", "logreg", "forest")
+    }
+    best = max(means.values())
+    assert means[version.tags["model_family"]] == best and model_run.data.params["model.family"] in means
+    assert f"({MODELS[version.tags['model_family']]}, the backtest's best)" in printed
+    champion = current_champion(FRAUD_MODEL_NAME)
+    assert champion is not None and champion.version == str(version.version)
 
     # Another delay: the backtest runs, nothing is registered (the service could not serve it).
     assert main(["train", "fraud", "--until", until, "--weeks", "1", "--label-delay-days", "14"]) == 0

@@ -20,6 +20,7 @@ from ports import free_port
 from psycopg.rows import dict_row
 from redis import Redis
 
+from features.fraud.online import pair_fields
 from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
 from features.online_store import AS_OF_FIELD
 from ingest.domains import storage_declarations
@@ -209,7 +210,11 @@ def ordinary_shop(stack_settings: Settings, shop: dict[str, str]) -> Iterator[di
     redis_client = Redis.from_url(stack_settings.redis_url)
     now = datetime.now(UTC).isoformat()
     for key, values in [
-        (CUSTOMER_KEY.format(customer_id=shop["customer"]), ORDINARY_CUSTOMER),
+        # A regular at this terminal: 5 orders there in 30 days.
+        (
+            CUSTOMER_KEY.format(customer_id=shop["customer"]),
+            ORDINARY_CUSTOMER | pair_fields({shop["terminal"]: 5}),
+        ),
         (TERMINAL_KEY.format(terminal_id=shop["terminal"]), ORDINARY_TERMINAL),
     ]:
         redis_client.hset(key, mapping={name: repr(float(v)) for name, v in values.items()} | {AS_OF_FIELD: now})

@@ -11,9 +11,9 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from features.fraud.offline import build_fraud_features
-from features.fraud.online import latest_entity_features
-from features.fraud.request_features import assemble_vector, request_features
-from features.fraud.spec import CUSTOMER_FEATURES, FEATURE_COLUMNS, LABEL_COLUMN, TERMINAL_FEATURES
+from features.fraud.online import TERMINAL_ORDERS, latest_entity_features
+from features.fraud.request_features import assemble_vector, pair_features, request_features
+from features.fraud.spec import CUSTOMER_FEATURES, FEATURE_COLUMNS, LABEL_COLUMN, PAIR_FEATURES, TERMINAL_FEATURES
 from features.fraud.training_set import build_training_set
 
 T0 = datetime(2024, 3, 13, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -63,12 +63,32 @@ def test_customer_windows_include_their_start_and_exclude_the_order_itself_ties_
     assert me["customer_avg_amount_30d"] == 24.3 / 4
     assert me["amount_to_customer_avg_30d"] == 50.0 / (24.3 / 4)
     assert [me[f"terminal_orders_{d}d"] for d in (1, 7, 30)] == [3.0, 4.0, 5.0]  # terminal also sees "other"
+    assert (me["customer_terminal_orders_30d"], me["new_terminal_for_customer_30d"]) == (4.0, 0.0)
+
+
+def test_a_first_use_of_a_terminal_is_per_customer_and_per_30_days(spark) -> None:
+    orders = silver_orders(
+        spark,
+        [
+            ("long-ago", "c1", "t2", "5.00", T0 - 30 * DAY - US),  # just outside the pair window
+            ("home", "c1", "t1", "5.00", T0 - DAY),
+            ("someone-else", "c2", "t2", "5.00", T0 - DAY),  # another customer's use does not count
+            ("away", "c1", "t2", "50.00", T0),
+            ("back-home", "c1", "t1", "5.00", T0),
+            ("away-again", "c1", "t2", "50.00", T0 + US),
+        ],
+    )
+    features = features_by_order(build_fraud_features(orders, silver_chargebacks(spark, [])))
+    pair = {o: (v["customer_terminal_orders_30d"], v["new_terminal_for_customer_30d"]) for o, v in features.items()}
+    assert pair["away"] == (0.0, 1.0) and pair["back-home"] == (1.0, 0.0) and pair["away-again"] == (1.0, 0.0)
+    assert pair["someone-else"] == (0.0, 1.0) and pair["home"] == (0.0, 1.0)
 
 
 def test_a_first_order_has_zero_history_and_a_neutral_amount_ratio(spark) -> None:
     orders = silver_orders(spark, [("first", "c1", "t1", "99.99", T0)])
     first = features_by_order(build_fraud_features(orders, silver_chargebacks(spark, [])))["first"]
     assert all(first[name] == 0.0 for name in (*CUSTOMER_FEATURES, *TERMINAL_FEATURES))
+    assert first["customer_terminal_orders_30d"] == 0.0 and first["new_terminal_for_customer_30d"] == 1.0
     assert first["amount"] == 99.99 and first["amount_to_customer_avg_30d"] == 1.0
 
 
@@ -151,7 +171,8 @@ def test_online_values_are_what_an_order_placed_at_as_of_would_get(spark, termin
     _, delayed = latest_entity_features(orders, chargebacks, as_of=T0, label_delay_days=3)
     terminal = {row["terminal_id"]: row.asDict() for row in delayed.collect()}["t1"]
     assert [terminal[f"terminal_risk_{d}d"] for d in (1, 7, 30)] == [0.0, 1 / 2, 1 / 2]
-    assert sorted(row["customer_id"] for row in customers.collect()) == ["c1", "c2", "c3", "c4"]  # active before T0
+    used = {row["customer_id"]: row[TERMINAL_ORDERS] for row in customers.collect()}
+    assert used == {c: {"t1": 1.0} for c in ("c1", "c2", "c3", "c4")}  # active before T0, each once at t1
 
 
 @pytest.mark.parametrize(
@@ -194,9 +215,17 @@ def test_assemble_vector_follows_feature_columns() -> None:
     request["amount_to_customer_avg_30d"] = position["amount_to_customer_avg_30d"]
     customer = {name: position[name] for name in reversed(CUSTOMER_FEATURES)}
     terminal = {name: position[name] for name in TERMINAL_FEATURES} | {"unrelated": -1.0}
-    assert assemble_vector(request, customer, terminal) == [float(i) for i in range(18)]
+    pair = {name: position[name] for name in reversed(PAIR_FEATURES)}
+    assert assemble_vector(request, customer, terminal, pair) == [float(i) for i in range(len(FEATURE_COLUMNS))]
     with pytest.raises(ValueError, match="terminal features missing: terminal_risk_30d"):
-        assemble_vector(request, customer, {k: v for k, v in terminal.items() if k != "terminal_risk_30d"})
+        assemble_vector(request, customer, {k: v for k, v in terminal.items() if k != "terminal_risk_30d"}, pair)
+    with pytest.raises(ValueError, match="customer-terminal pair features missing: new_terminal_for_customer_30d"):
+        assemble_vector(request, customer, terminal, {"customer_terminal_orders_30d": 2.0})
+
+
+def test_pair_features_flag_a_first_use() -> None:
+    assert pair_features(0) == {"customer_terminal_orders_30d": 0.0, "new_terminal_for_customer_30d": 1.0}
+    assert pair_features(3.0) == {"customer_terminal_orders_30d": 3.0, "new_terminal_for_customer_30d": 0.0}
 
 
 def reference_features(
@@ -215,6 +244,11 @@ def reference_features(
             values |= {f"customer_orders_{d}d": float(len(mine)), f"customer_spend_{d}d": float(sum(mine))}
             values[f"terminal_orders_{d}d"] = float(len(at_terminal))
             values[f"terminal_risk_{d}d"] = len(charged) / len(matured) if matured else 0.0
+        at_pair = [o for o in orders if t - 30 * DAY <= o[4] < t and o[1] == customer and o[2] == terminal]
+        values |= {
+            "customer_terminal_orders_30d": float(len(at_pair)),
+            "new_terminal_for_customer_30d": float(not at_pair),
+        }
         orders_30d = values["customer_orders_30d"]
         values["customer_avg_amount_30d"] = values["customer_spend_30d"] / orders_30d if orders_30d else 0.0
         result[order_id] = values
