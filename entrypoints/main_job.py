@@ -149,8 +149,7 @@ def run_main_job(
         indent(f"reusing the champions an earlier run registered ({found}); `lakehouse run --retrain` trains again")
     else:
         materialize_assets(settings, indent, f"group:{SENTIMENT_GROUP} or group:{ANOMALY_GROUP}", "models")
-    sentiment_version, sentiment_url = serve_sentiment(settings, indent)
-    anomaly_version, anomaly_url = serve_anomaly(settings, indent)
+    (sentiment_version, sentiment_url), (anomaly_version, anomaly_url) = serve_sentiment_and_anomaly(settings, indent)
     phases.start(f"[4/11] generating {orders} e-commerce orders through the app (PostgreSQL + outbox, MongoDB catalog)")
     with app_sink(settings, actor="main-job") as sink:
         traffic = generate(config, sink, indent)
@@ -251,32 +250,35 @@ def serve_champion(settings: Settings, progress: Progress) -> tuple[str | None, 
     if champion is None:
         progress("no champion model yet (too few chargebacks to train on): orders will be accepted for review")
         return None, None
-    server = start_detached_server(settings, served_model("fraud"))
-    progress(f"serving {champion.name} v{champion.version} at {server.url} (ready in {server.started_in_s:.0f}s)")
+    server = start_detached_server(settings, served_model("fraud"), champion=champion.version)
+    progress(f"serving {champion.name} v{champion.version} at {server.url} ({_readiness(server)})")
     return champion.version, server.url
 
 
-def serve_anomaly(settings: Settings, progress: Progress) -> tuple[str, str]:
-    """Start the anomaly service with the champion the models step registered (``POST /score`` for a device)."""
+def _readiness(server) -> str:  # noqa: ANN001 - serving.server is imported lazily (BentoML's httpx)
+    return "already running, kept" if server.reused else f"ready in {server.started_in_s:.0f}s"
+
+
+def serve_sentiment_and_anomaly(settings: Settings, progress: Progress) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Start the sentiment service (the chat and social apps call it) and the anomaly service (``POST /score`` for a
+    device) with the champions the models step registered, side by side; ``((version, url), (version, url))``."""
     from models.anomaly.registry import load_champion_params
-    from serving.registry import served_model
-    from serving.server import start_detached_server
-
-    champion = load_champion_params(settings)  # a clear error when training registered nothing
-    server = start_detached_server(settings, served_model("anomaly"))
-    ready = f"ready in {server.started_in_s:.0f}s"
-    progress(f"serving the anomaly detector v{champion.model_version} at {server.url} ({ready})")
-    return champion.model_version, server.url
-
-
-def serve_sentiment(settings: Settings, progress: Progress) -> tuple[str, str]:
-    """Start the sentiment service with the champion the step before registered (the chat and social apps call it)."""
     from models.sentiment.scorer import load_champion
     from serving.registry import served_model
-    from serving.server import start_detached_server
+    from serving.server import start_detached_servers
 
-    champion = load_champion(settings)  # a clear error when training registered nothing
-    server = start_detached_server(settings, served_model("sentiment"))
-    ready = f"ready in {server.started_in_s:.0f}s"
-    progress(f"serving {champion.model_name} v{champion.model_version} at {server.url} ({ready})")
-    return champion.model_version, server.url
+    sentiment = load_champion(settings)  # a clear error when training registered nothing
+    anomaly = load_champion_params(settings)
+    wanted = [
+        (served_model("sentiment"), str(sentiment.model_version)),
+        (served_model("anomaly"), str(anomaly.model_version)),
+    ]
+    sentiment_server, anomaly_server = start_detached_servers(settings, wanted)
+    progress(
+        f"serving {sentiment.model_name} v{sentiment.model_version} at {sentiment_server.url} "
+        f"({_readiness(sentiment_server)})"
+    )
+    progress(
+        f"serving the anomaly detector v{anomaly.model_version} at {anomaly_server.url} ({_readiness(anomaly_server)})"
+    )
+    return (sentiment.model_version, sentiment_server.url), (anomaly.model_version, anomaly_server.url)

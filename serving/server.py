@@ -7,6 +7,8 @@ Redis and PostgreSQL; it runs in its own process group, so stopping it also stop
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -26,13 +28,14 @@ READY_TIMEOUT_S = 180.0  # two workers each loading the model on a busy 2-core m
 @dataclass
 class ModelServer:
     name: str
-    process: subprocess.Popen
+    process: subprocess.Popen | None  # None: a detached server an earlier process started (``reused``)
     url: str
     log_path: Path
     started_in_s: float
+    reused: bool = False
 
     def stop(self, timeout_s: float = 20.0) -> None:
-        if self.process.poll() is not None:
+        if self.process is None or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
@@ -63,7 +66,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 def start_server(settings: Settings, model: ServedModel, port: int | None = None) -> ModelServer:
     """Start ``bentoml serve`` and return once ``/readyz`` answers 200; raises with the server's log otherwise."""
-    port = port or model.port(settings)
+    server = _spawn(settings, model, port or model.port(settings))
+    _ready(server)
+    return server
+
+
+def _spawn(settings: Settings, model: ServedModel, port: int) -> ModelServer:
     log_path = settings.home_dir / "logs" / f"{model.name}-service-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -76,14 +84,17 @@ def start_server(settings: Settings, model: ServedModel, port: int | None = None
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = ModelServer(model.name, process, f"http://127.0.0.1:{port}", log_path, 0.0)
+    return ModelServer(model.name, process, f"http://127.0.0.1:{port}", log_path, started)
+
+
+def _ready(server: ModelServer) -> None:
+    """Wait for ``server`` (``started_in_s`` holds its start time until then) and record how long it took."""
     try:
         _wait_until_ready(server)
     except BaseException:
         server.stop()
         raise
-    server.started_in_s = time.monotonic() - started
-    return server
+    server.started_in_s = time.monotonic() - server.started_in_s
 
 
 def _wait_until_ready(server: ModelServer) -> None:
@@ -110,26 +121,111 @@ def _pid_file(settings: Settings, model: ServedModel) -> Path:
     return settings.home_dir / "serving" / f"{model.name}-service.pid"
 
 
+def _identity_file(settings: Settings, model: ServedModel) -> Path:
+    return settings.home_dir / "serving" / f"{model.name}-service.json"
+
+
+# The packages a service imports: a change to any of their files means a running server runs old code.
+_SERVED_CODE = ("serving", "models", "features", "lakehouse", "ingest", "pipelines")
+
+
+def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    """A digest of the path, size and modification time of every Python file a service may import."""
+    digest = hashlib.sha256()
+    for package in _SERVED_CODE:
+        for path in sorted((root / package).rglob("*.py")):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _identity(settings: Settings, model: ServedModel, port: int, champion: str) -> dict[str, object]:
+    """What a detached server was started for: a running one is kept only when all of it is the same."""
+    environment = json.dumps(settings_environment(settings), sort_keys=True)
+    return {
+        "champion": champion,
+        "port": port,
+        "settings_sha256": hashlib.sha256(environment.encode()).hexdigest(),
+        "code": code_fingerprint(),
+    }
+
+
 def stop_detached_server(settings: Settings, model: ServedModel) -> bool:
     """Stop the server a previous `start_detached_server` left running; False when there was none."""
     from stack.processes import read_pid_file, stop
 
     owned = read_pid_file(_pid_file(settings, model))
     _pid_file(settings, model).unlink(missing_ok=True)
+    _identity_file(settings, model).unlink(missing_ok=True)
     if owned is None or not owned.alive():
         return False
     stop(owned)
     return True
 
 
-def start_detached_server(settings: Settings, model: ServedModel, port: int | None = None) -> ModelServer:
+def _running_for(settings: Settings, model: ServedModel, identity: dict[str, object]) -> ModelServer | None:
+    """The detached server of ``model`` if it is alive, ready and was started for ``identity``."""
+    from stack.processes import read_pid_file
+
+    owned = read_pid_file(_pid_file(settings, model))
+    try:
+        recorded = json.loads(_identity_file(settings, model).read_text())
+    except (OSError, ValueError):
+        return None
+    if owned is None or not owned.alive() or recorded != identity:
+        return None
+    url = f"http://127.0.0.1:{identity['port']}"
+    try:
+        if httpx.get(f"{url}/readyz", timeout=2.0).status_code != 200:
+            return None
+    except httpx.TransportError:
+        return None
+    log_path = settings.home_dir / "logs" / f"{model.name}-service-{identity['port']}.log"
+    return ModelServer(model.name, None, url, log_path, 0.0, reused=True)
+
+
+def start_detached_server(
+    settings: Settings, model: ServedModel, port: int | None = None, *, champion: str | None = None
+) -> ModelServer:
     """Start the server to outlive this process (the main job leaves it up for you to try); any server of the same
-    model started this way before is stopped first, so the new one loads the current champion."""
+    model started this way before is stopped first, so the new one loads the current champion.
+
+    With ``champion`` (the version the caller expects it to serve), a detached server started earlier for the same
+    champion, port, settings and code is kept as it is (``reused``): a re-run of the main job does not bounce the
+    services it left up. Without it, the server always restarts (``lakehouse serve``)."""
+    [server] = _start_detached(settings, [(model, champion, port or model.port(settings))])
+    return server
+
+
+def start_detached_servers(settings: Settings, wanted: list[tuple[ServedModel, str | None]]) -> list[ModelServer]:
+    """``start_detached_server`` for several models (each on its configured port) at once: the ones that must start
+    load side by side (each takes 20-30 s, mostly imports and model loading); returns when all of them answer."""
+    return _start_detached(settings, [(model, champion, model.port(settings)) for model, champion in wanted])
+
+
+def _start_detached(settings: Settings, wanted: list[tuple[ServedModel, str | None, int]]) -> list[ModelServer]:
     import psutil
 
-    stop_detached_server(settings, model)
-    server = start_server(settings, model, port)
-    pid_file = _pid_file(settings, model)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.write_text(f"{server.process.pid} {psutil.Process(server.process.pid).create_time()}\n")
-    return server
+    servers: list[ModelServer] = []
+    for model, champion, chosen_port in wanted:
+        identity = _identity(settings, model, chosen_port, champion) if champion is not None else None
+        if identity is not None and (running := _running_for(settings, model, identity)) is not None:
+            servers.append(running)
+            continue
+        stop_detached_server(settings, model)
+        server = _spawn(settings, model, chosen_port)
+        pid_file = _pid_file(settings, model)
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{server.process.pid} {psutil.Process(server.process.pid).create_time()}\n")
+        if identity is not None:
+            _identity_file(settings, model).write_text(json.dumps(identity, sort_keys=True))
+        servers.append(server)
+    try:
+        for server in servers:
+            if not server.reused:
+                _ready(server)
+    except BaseException:
+        for model, _, _ in wanted:
+            stop_detached_server(settings, model)
+        raise
+    return servers

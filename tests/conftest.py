@@ -40,3 +40,40 @@ def spark(settings: Settings) -> Iterator[SparkSession]:
 def unique_name() -> str:
     """A name no other test (or earlier run) uses: for topics, tables, keys and groups."""
     return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def fraud_served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One fraud service for the run (``tests/fraud_served.py`` says what it serves and who shares it)."""
+    # Imported here: MLflow and BentoML's client are slow to import, and most tests never need them.
+    from fraud_served import API_KEY, TTL_S, Served
+    from fraud_synthetic import synthetic_orders
+    from ports import free_port
+
+    from ingest.domains import storage_declarations
+    from lakehouse.mlflow_store import configure_mlflow
+    from models.fraud.registry import register_fraud_model
+    from models.fraud.training import train_fraud_model
+    from serving.registry import served_model
+    from serving.server import start_server
+    from stack.bootstrap import apply_all
+
+    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
+    port = free_port()
+    overrides = {
+        "home": tmp_path_factory.mktemp("fraud-home"),
+        "fraud_api_key": API_KEY,
+        "online_feature_ttl_s": TTL_S,
+        "fraud_service_url": f"http://127.0.0.1:{port}",
+        "fraud_timeout_s": 10.0,  # a cold first request may be slow on a shared machine; scored is what we test
+    }
+    settings = Settings(**stack_settings.model_dump(exclude={"home"}) | overrides)
+    configure_mlflow(settings)
+    trained = train_fraud_model(
+        synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
+    )
+    register_fraud_model(settings, trained)
+    server = start_server(settings, served_model("fraud"), port)
+    print(f"fraud service started in {server.started_in_s:.1f}s")
+    yield Served(server, settings, trained)
+    server.stop()

@@ -5,68 +5,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pandas as pd
 import pytest
-from fraud_synthetic import synthetic_orders
-from ports import free_port
+from fraud_served import API_KEY, TTL_S, Served
 from redis import Redis
 
 from features.fraud.online import pair_fields
 from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
 from features.online_store import AS_OF_FIELD
-from ingest.domains import storage_declarations
 from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
-from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
-from models.fraud.registry import register_fraud_model
-from models.fraud.training import TrainedModel, train_fraud_model
 from serving.fraud.contract import MAX_BATCH_ORDERS, FraudScoreRequest, FraudServiceError, score_order
-from serving.registry import served_model
-from serving.server import ModelServer, start_server
-from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 
-API_KEY = "test-fraud-key"
-TTL_S = 3600
 SATURDAY_NIGHT = datetime(2024, 3, 2, 3, 30, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Served:
-    server: ModelServer
-    settings: Settings
-    trained: TrainedModel
-
-    def post(self, body: dict, key: str | None = API_KEY) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.post(f"{self.server.url}/score", json=body, headers=headers, timeout=10)
-
-
-@pytest.fixture(scope="module")
-def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
-    port = free_port()
-    overrides = {"home": tmp_path_factory.mktemp("fraud-home"), "fraud_api_key": API_KEY, "online_feature_ttl_s": TTL_S}
-    settings = Settings(
-        **stack_settings.model_dump(exclude={"home"}) | overrides | {"fraud_service_url": f"http://127.0.0.1:{port}"}
-    )
-    configure_mlflow(settings)
-    trained = train_fraud_model(
-        synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
-    )
-    register_fraud_model(settings, trained)
-    server = start_server(settings, served_model("fraud"), port)
-    print(f"fraud service started in {server.started_in_s:.1f}s")
-    yield Served(server, settings, trained)
-    server.stop()
+@pytest.fixture
+def served(fraud_served: Served) -> Served:
+    return fraud_served  # one server for the run (tests/fraud_served.py)
 
 
 @pytest.fixture

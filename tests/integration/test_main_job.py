@@ -101,6 +101,11 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     reused = [line for line in lines if "reusing the champions an earlier run registered" in line]
     assert len(reused) == 1 and f"sentiment v{first.sentiment_version}" in reused[0]
     assert (second.sentiment_version, second.anomaly_version) == (first.sentiment_version, first.anomaly_version)
+    # The sentiment and anomaly services the first run left up serve the same champions and code: the second run
+    # kept them running. The fraud model was retrained on the first run's demo orders too, so its service restarts
+    # when that made a new champion.
+    kept = [line for line in lines if line.endswith("(already running, kept)")]
+    assert len(kept) == 2 + (second.champion_version == first.champion_version)
 
     # Chat and social: generated content moderated in bulk by the served champion, then gold from it.
     assert first.sentiment_version is not None and first.moderated["chat"] > 0 and first.moderated["social"] > 0

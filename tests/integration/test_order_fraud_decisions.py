@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ import pandas as pd
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from fraud_synthetic import synthetic_orders
+from fraud_served import Served
 from ports import free_port
 from psycopg.rows import dict_row
 from redis import Redis
@@ -23,51 +22,19 @@ from redis import Redis
 from features.fraud.online import pair_fields
 from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
 from features.online_store import AS_OF_FIELD
-from ingest.domains import storage_declarations
 from ingest.ecommerce.app import create_app
 from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
-from lakehouse.mlflow_store import configure_mlflow
 from lakehouse.settings import Settings
-from models.fraud.registry import register_fraud_model
-from models.fraud.training import TrainedModel, train_fraud_model
 from serving.fraud.contract import FraudScoreRequest, score_order
-from serving.registry import served_model
-from serving.server import ModelServer, start_server
-from stack.bootstrap import apply_all
 
 pytestmark = pytest.mark.integration
 
-API_KEY = "test-order-fraud-key"
 
-
-@dataclass(frozen=True)
-class Served:
-    server: ModelServer
-    settings: Settings
-    trained: TrainedModel
-
-
-@pytest.fixture(scope="module")
-def served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
-    port = free_port()
-    overrides = {
-        "home": tmp_path_factory.mktemp("order-fraud-home"),
-        "fraud_api_key": API_KEY,
-        "fraud_service_url": f"http://127.0.0.1:{port}",
-        "fraud_timeout_s": 10.0,  # a cold first request may be slow on a shared machine; scored is what we test here
-    }
-    settings = Settings(**stack_settings.model_dump(exclude={"home"}) | overrides)
-    configure_mlflow(settings)
-    trained = train_fraud_model(
-        synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
-    )
-    register_fraud_model(settings, trained)
-    server = start_server(settings, served_model("fraud"), port)
-    yield Served(server, settings, trained)
-    server.stop()
+@pytest.fixture
+def served(fraud_served: Served) -> Served:
+    return fraud_served  # one server for the run (tests/fraud_served.py)
 
 
 @pytest.fixture
