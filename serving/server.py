@@ -31,8 +31,9 @@ class ModelServer:
     process: subprocess.Popen | None  # None: a detached server an earlier process started (``reused``)
     url: str
     log_path: Path
-    started_in_s: float
+    started_in_s: float  # from spawning to ready; 0 for a reused server
     reused: bool = False
+    spawned_at: float = 0.0  # time.monotonic() when the process was started
 
     def stop(self, timeout_s: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -71,8 +72,12 @@ def start_server(settings: Settings, model: ServedModel, port: int | None = None
     return server
 
 
+def _log_path(settings: Settings, model: ServedModel, port: int) -> Path:
+    return settings.home_dir / "logs" / f"{model.name}-service-{port}.log"
+
+
 def _spawn(settings: Settings, model: ServedModel, port: int) -> ModelServer:
-    log_path = settings.home_dir / "logs" / f"{model.name}-service-{port}.log"
+    log_path = _log_path(settings, model, port)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log_path.open("wb") as log:
@@ -84,17 +89,17 @@ def _spawn(settings: Settings, model: ServedModel, port: int) -> ModelServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return ModelServer(model.name, process, f"http://127.0.0.1:{port}", log_path, started)
+    return ModelServer(model.name, process, f"http://127.0.0.1:{port}", log_path, 0.0, spawned_at=started)
 
 
 def _ready(server: ModelServer) -> None:
-    """Wait for ``server`` (``started_in_s`` holds its start time until then) and record how long it took."""
+    """Wait for ``server`` and record how long it took to be ready."""
     try:
         _wait_until_ready(server)
     except BaseException:
         server.stop()
         raise
-    server.started_in_s = time.monotonic() - server.started_in_s
+    server.started_in_s = time.monotonic() - server.spawned_at
 
 
 def _wait_until_ready(server: ModelServer) -> None:
@@ -180,8 +185,7 @@ def _running_for(settings: Settings, model: ServedModel, identity: dict[str, obj
             return None
     except httpx.TransportError:
         return None
-    log_path = settings.home_dir / "logs" / f"{model.name}-service-{identity['port']}.log"
-    return ModelServer(model.name, None, url, log_path, 0.0, reused=True)
+    return ModelServer(model.name, None, url, _log_path(settings, model, int(identity["port"])), 0.0, reused=True)
 
 
 def start_detached_server(

@@ -63,15 +63,19 @@ FAMILY_PARAMS: dict[str, dict[str, object]] = {
 }
 
 
+def _known(family: str) -> str:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+    return family
+
+
 def make_classifier(family: str, params: dict[str, object]) -> ClassifierMixin:
     """An unfitted model of ``family`` (a key of ``FAMILIES``); the logistic regression standardises first."""
-    if family == "project":
+    if _known(family) == "project":
         return HistGradientBoostingClassifier(**params)
     if family == "logreg":
         return make_pipeline(StandardScaler(), LogisticRegression(**params))
-    if family == "forest":
-        return RandomForestClassifier(**params)
-    raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+    return RandomForestClassifier(**params)
 
 
 @dataclass(frozen=True)
@@ -122,9 +126,7 @@ def train_fraud_model(
 ) -> TrainedModel:
     """Fit on orders before the holdout, choose thresholds on the end of that period, evaluate on the holdout."""
     train, test = split_by_time(_checked(training), holdout_days)
-    if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
-    chosen = FAMILY_PARAMS[family] | params
+    chosen = FAMILY_PARAMS[_known(family)] | params
     # One OpenMP thread: on 2 shared cores the gradient boosting's thread pool made training 4x slower at 1M rows
     # (bench/fraud_training.py), and the service predicts with one thread too.
     with ThreadpoolController().limit(limits=1, user_api="openmp"):
