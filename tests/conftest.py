@@ -17,6 +17,16 @@ from lakehouse.spark import spark_session
 from stack.manager import Stack
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`./test.sh` runs two workers (`--dist loadgroup`). The tests on the shared local stack (relays drain whole
+    outboxes, services take fixed ports, the main job relays everything) stay serial on one of them; the tests that
+    need Spark and nothing else run on the other meanwhile."""
+    for item in items:
+        if item.get_closest_marker("integration") is not None:
+            item.add_marker(pytest.mark.xdist_group("stack"))
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # The stack's data stays in the project's var/; the lake of a test run is a throwaway folder.
