@@ -5,6 +5,8 @@ from __future__ import annotations
 from delta.tables import DeltaTable
 from pyspark.testing import assertDataFrameEqual
 
+from pipelines.core.engines import compare_engines
+
 
 def test_write_read_merge_and_time_travel(spark, tmp_path):
     path = str(tmp_path / "customers")
@@ -53,3 +55,19 @@ def test_new_tables_use_the_base_protocol_every_delta_reader_opens(spark, tmp_pa
     detail = DeltaTable.forPath(spark, path).detail().first()
     assert (detail.minReaderVersion, detail.minWriterVersion) == (1, 2)
     assert "deletionVectors" not in (detail.tableFeatures or [])
+
+
+def test_other_engines_read_what_spark_reads_and_a_locked_table_is_reported(spark, tmp_path):
+    path = str(tmp_path / "open")
+    spark.createDataFrame([(n, f"n{n}", [n]) for n in range(5)], "id INT, name STRING, tags ARRAY<INT>").write.format(
+        "delta"
+    ).save(path)
+    DeltaTable.forPath(spark, path).delete("id = 3")  # a removed file every reader must skip
+    view = compare_engines(spark, path)
+    assert view.agrees, view.differences
+    assert (view.spark_rows, view.delta_rs_rows, view.duckdb_rows, view.protocol) == (4, 4, 4, (1, 2))
+
+    locked = str(tmp_path / "locked")
+    spark.range(5).write.format("delta").option("delta.enableDeletionVectors", "true").save(locked)
+    view = compare_engines(spark, locked)
+    assert not view.agrees and view.differences[0].startswith("protocol 3/7"), view.differences
