@@ -216,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_streams(commands)
 
+    from entrypoints.table_cli import register as register_tables
+
+    register_tables(commands)
+
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])
     ui.add_argument("--port", type=int)
