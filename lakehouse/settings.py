@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     moderation_history_negative_share: float = Field(default=0.5, gt=0, le=1)
     moderation_history_flagged: int = Field(default=2, ge=1)
 
+    # Every domain app and the telemetry gateway refuse a larger request body with 413 before reading it.
+    http_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
     # IoT: the device registry app, the telemetry gateway devices post readings to (its batch limit), and the
     # BentoML anomaly service with its key. Telemetry bypasses the PostgreSQL outbox: the gateway produces to Kafka.
     iot_app_url: str = "http://127.0.0.1:8004"

@@ -37,7 +37,7 @@ from ingest.chat.commands import (
 from ingest.chat.context import ChatContext, open_context
 from ingest.chat.service import handle
 from ingest.core.errors import Forbidden, NotFound
-from ingest.core.http import install_error_handlers
+from ingest.core.http import install_error_handlers, install_input_limits
 from lakehouse.settings import Settings
 
 IdPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -66,6 +66,7 @@ def create_app(settings: Settings, moderation: bool = True) -> FastAPI:
 
     app = FastAPI(title="lakehouse chat", description=__doc__, lifespan=lifespan)
     install_error_handlers(app)
+    install_input_limits(app, settings.http_max_body_bytes)
     add_people_routes(app)
     add_message_routes(app)
     add_read_routes(app)

@@ -21,7 +21,7 @@ from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ingest.core.errors import NotFound
-from ingest.core.http import install_error_handlers
+from ingest.core.http import install_error_handlers, install_input_limits
 from ingest.ecommerce import catalog, order_store
 from ingest.ecommerce.api_models import (
     AcceptedOut,
@@ -73,6 +73,7 @@ def create_app(settings: Settings, fraud_scoring: bool = False) -> FastAPI:
 
     app = FastAPI(title="lakehouse e-commerce", description=__doc__, lifespan=lifespan)
     install_error_handlers(app)
+    install_input_limits(app, settings.http_max_body_bytes)
     add_write_routes(app)
     add_read_routes(app)
     return app

@@ -22,7 +22,7 @@ from typing import Annotated
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ingest.core.http import install_error_handlers
+from ingest.core.http import install_error_handlers, install_input_limits
 from ingest.iot import reads
 from ingest.iot.api_models import (
     AcceptedOut,
@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="lakehouse iot registry", description=__doc__, lifespan=lifespan)
     install_error_handlers(app)
+    install_input_limits(app, settings.http_max_body_bytes)
     add_registry_routes(app)
     add_device_routes(app)
     add_ticket_routes(app)

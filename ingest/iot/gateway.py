@@ -34,6 +34,7 @@ from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 from psycopg_pool import AsyncConnectionPool
 
+from ingest.core.http import install_input_limits
 from ingest.iot.contract import TELEMETRY_TOPIC
 from ingest.iot.gateway_api import Refused, TelemetryAccepted, request_body_schema
 from ingest.iot.gateway_auth import KEY_TTL_S, AuthRefused, DeviceKeyCache, authenticate
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, key_ttl_s: float = KEY_TTL_S, topic: str =
                 await asyncio.to_thread(producer.close, 30)  # close flushes what is still queued
 
     app = FastAPI(title="lakehouse IoT telemetry gateway", description=__doc__, lifespan=lifespan)
+    install_input_limits(app, settings.http_max_body_bytes)
 
     @app.post(
         "/telemetry",

@@ -21,7 +21,7 @@ from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ingest.core.errors import NotFound
-from ingest.core.http import install_error_handlers
+from ingest.core.http import install_error_handlers, install_input_limits
 from ingest.social import documents
 from ingest.social.api_models import (
     AcceptedOut,
@@ -65,6 +65,7 @@ def create_app(settings: Settings, moderation: bool = True) -> FastAPI:
 
     app = FastAPI(title="lakehouse social", description=__doc__, lifespan=lifespan)
     install_error_handlers(app)
+    install_input_limits(app, settings.http_max_body_bytes)
     add_write_routes(app)
     add_read_routes(app)
     return app

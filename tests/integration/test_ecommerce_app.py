@@ -214,3 +214,17 @@ def test_an_order_of_an_unknown_customer_is_refused_and_leaves_nothing(
     refused = client.post("/orders", json=order_body(shop, customer_id=f"ghost-{shop['customer']}"))
     assert refused.status_code == 404 and "customer_id" in refused.json()["detail"]
     assert client.get(f"/orders/{shop['order']}").status_code == 404
+
+
+def test_text_postgresql_cannot_store_and_oversized_bodies_are_refused_before_the_database(
+    client: TestClient, ids: dict[str, str]
+) -> None:
+    # Found by hand: a NUL in customer_id reached PostgreSQL, which refused the byte, and the app answered 500.
+    nul = client.post("/customers", json=customer_body(ids, customer_id=f"{ids['customer']}\x00"))
+    assert nul.status_code == 422 and nul.json()["detail"][0]["loc"] == ["body", "customer_id"]
+    assert client.get(f"/customers/{ids['customer']}%00/orders", params={"month": "2024-02"}).status_code == 422
+    # A 20 MB body is refused by its declared length, without being read or parsed.
+    huge = client.post("/customers", json=customer_body(ids, full_name="x" * 20_000_000))
+    assert huge.status_code == 413 and "LAKEHOUSE_HTTP_MAX_BODY_BYTES" in huge.json()["detail"]
+    # Nothing of either reached the database: the id is still free.
+    assert client.post("/customers", json=customer_body(ids)).status_code == 201
