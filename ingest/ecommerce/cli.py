@@ -34,6 +34,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--workers", type=int, default=1, help="processes (PostgreSQL commits overlap across them)")
     serve.set_defaults(handler=cmd_serve)
+    rescore = actions.add_parser(
+        "rescore", help="score the orders whose fraud check never finished (the app died between commit and verdict)"
+    )
+    rescore.add_argument("--grace-s", type=float, default=60.0, help="leave younger orders to the app's own check")
+    rescore.add_argument("--max-attempts", type=int, default=5, help="failed tries before an unscored hold")
+    rescore.set_defaults(handler=cmd_rescore)
+
+
+def cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from ingest.ecommerce.context import open_context
+    from ingest.ecommerce.rescoring import rescore_owed
+
+    with open_context(settings, actor="cli:fraud-rescoring", fraud_scoring=True) as ctx:
+        report = rescore_owed(ctx, grace=timedelta(seconds=args.grace_s), max_attempts=args.max_attempts)
+    outcomes = ", ".join(f"{decision} {count}" for decision, count in sorted(report.outcomes.items())) or "none"
+    print(f"{report.owed} orders owed a fraud check; outcomes: {outcomes}; {report.held} held for review")
+    if report.held:
+        print("their status changes and held notices wait in the outbox: `lakehouse ecommerce relay` publishes them")
+    return 0
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,8 +9,10 @@ the order was accepted before the service was asked, and a human reviews what th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import psycopg
 from pydantic import ValidationError
@@ -26,23 +28,29 @@ UNSCORED = "unscored"
 
 
 def score_request(command: PlaceOrder, placed_at: datetime) -> FraudScoreRequest:
+    return order_request(command.order_id, command.customer_id, command.terminal_id, command.amount, placed_at)
+
+
+def order_request(
+    order_id: str, customer_id: str, terminal_id: str, amount: Decimal, placed_at: datetime
+) -> FraudScoreRequest:
     return FraudScoreRequest(
-        order_id=command.order_id,
-        customer_id=command.customer_id,
-        terminal_id=command.terminal_id,
-        amount=command.amount,
-        placed_at=placed_at,
+        order_id=order_id, customer_id=customer_id, terminal_id=terminal_id, amount=amount, placed_at=placed_at
     )
 
 
 def ask_fraud_service(command: PlaceOrder, placed_at: datetime, scoring: FraudScoring) -> FraudVerdict:
     """The service's verdict on the order, or ``unscored`` saying why there is none (down, timeout, error)."""
+    return ask_about(lambda: score_request(command, placed_at), scoring)
+
+
+def ask_about(request: Callable[[], FraudScoreRequest], scoring: FraudScoring) -> FraudVerdict:
+    """The verdict on the order ``request`` builds (built inside the check: an order the service's contract cannot
+    express, say an amount over its limit, is unscored too). Also used by the rescoring job."""
     try:
-        # Inside the try: an order the service's contract cannot express (an amount over its limit) is unscored too.
         settings = scoring.settings
-        request = score_request(command, placed_at)
         result = score_order(
-            request,
+            request(),
             url=settings.fraud_service_url,
             api_key=settings.fraud_api_key,
             timeout_s=settings.fraud_timeout_s,

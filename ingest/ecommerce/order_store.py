@@ -31,9 +31,10 @@ def card_fingerprint(card_number: str) -> str:
 
 NEW_ORDER = sql.SQL(
     """INSERT INTO ecommerce.orders (order_id, customer_id, merchant_id, terminal_id, card_last4, card_fingerprint,
-    amount, currency, status, placed_at, command_fingerprint, created_by, updated_by)
+    amount, currency, status, placed_at, command_fingerprint, fraud_check_due, created_by, updated_by)
     VALUES (%(order_id)s, %(customer_id)s, %(merchant_id)s, %(terminal_id)s, %(card_last4)s, %(card_fingerprint)s,
-    %(amount)s, %(currency)s, 'placed', %(placed_at)s, %(command_fingerprint)s, %(actor)s, %(actor)s)
+    %(amount)s, %(currency)s, 'placed', %(placed_at)s, %(command_fingerprint)s, %(fraud_check_due)s, %(actor)s,
+    %(actor)s)
     ON CONFLICT (order_id) DO NOTHING RETURNING order_id"""
 )
 NEW_ORDER_LINES = sql.SQL(
@@ -45,8 +46,11 @@ NEW_ORDER_LINES = sql.SQL(
 )
 
 
-def new_order_writes(command: PlaceOrder, placed_at: datetime, fingerprint: str, actor: str) -> CreateWrites:
-    """The order and its lines as the kit's one-statement create (`unit_of_work.create_once`)."""
+def new_order_writes(
+    command: PlaceOrder, placed_at: datetime, fingerprint: str, actor: str, fraud_check_due: bool = False
+) -> CreateWrites:
+    """The order and its lines as the kit's one-statement create (`unit_of_work.create_once`); ``fraud_check_due``
+    marks an order whose fraud check must follow (the rescoring job finds it if the check never finishes)."""
     lines = command.lines
     params = {
         **command.model_dump(include={"order_id", "customer_id", "merchant_id", "terminal_id", "currency"}),
@@ -55,6 +59,7 @@ def new_order_writes(command: PlaceOrder, placed_at: datetime, fingerprint: str,
         "amount": command.amount,
         "placed_at": placed_at,
         "command_fingerprint": fingerprint,
+        "fraud_check_due": fraud_check_due,
         "actor": actor,
         "line_no": list(range(len(lines))),
         "product_id": [line.product_id for line in lines],

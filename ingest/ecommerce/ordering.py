@@ -71,7 +71,7 @@ def record_order(command: PlaceOrder, placed_at: datetime, ctx: EcommerceContext
         placed_at=placed_at,
     )
     event = build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
-    writes = order_store.new_order_writes(command, placed_at, fingerprint(command), ctx.actor)
+    writes = order_store.new_order_writes(command, placed_at, fingerprint(command), ctx.actor, ctx.fraud is not None)
     try:
         created = create_once(ctx.pool, DOMAIN, writes, [event])
     except psycopg.errors.ForeignKeyViolation as error:
@@ -94,7 +94,11 @@ def act_on_fraud_verdict(accepted: Accepted, verdict: FraudVerdict, ctx: Ecommer
     other domains). A decline is a review too: the order was already
     accepted, and cancelling it is a person's call, with the model's decision and score in front of them."""
     with transaction(ctx, "order", accepted.id) as conn:
-        order = fraud_check.record_verdict(conn, locked_order(conn, accepted.id), verdict, ctx.actor)
+        locked = locked_order(conn, accepted.id)
+        # The first verdict stands: the app's own check and the rescoring job may both reach an order.
+        if (recorded := fraud_check.stored_verdict(conn, accepted.id)) is not None:
+            return replace(accepted, version=locked.version, fraud=recorded)
+        order = fraud_check.record_verdict(conn, locked, verdict, ctx.actor)
         # Another command (a payment) may have moved the order while the service was thinking: keep its status.
         if not fraud_check.holds_for_review(verdict) or order.status != PLACED:
             return replace(accepted, version=order.version, fraud=verdict)

@@ -11,13 +11,14 @@ from decimal import Decimal
 import httpx
 import pandas as pd
 import pytest
+from ecommerce_shop import open_shop
 from fraud_served import API_KEY, TTL_S, Served
 from redis import Redis
 
 from features.fraud.online import pair_fields
 from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
 from features.online_store import AS_OF_FIELD
-from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
+from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
 from lakehouse.settings import Settings
@@ -56,17 +57,8 @@ def history(served: Served, ids: dict[str, str]) -> dict[str, float]:
     charged back an hour ago; returns the customer and terminal features an order placed now must get from
     PostgreSQL, worked out by hand (terminal risk looks at orders older than the 7-day label delay)."""
     now = datetime.now(UTC)
+    open_shop(served.settings, ids, price="15.00")
     with open_context(served.settings, actor="test") as ctx:
-        handle(RegisterCustomer(customer_id=ids["customer"], email="eve@shop.test", full_name="Eve", country="FR"), ctx)
-        product = UpsertProduct(
-            product_id=ids["product"],
-            sku=f"sku-{ids['product']}",
-            name="Lamp",
-            category="home",
-            merchant_id="m-1",
-            price=Decimal("15.00"),
-        )
-        handle(product, ctx)
         for number, (ago, quantity, price) in enumerate(
             [
                 (timedelta(hours=2), 2, "15.00"),

@@ -13,6 +13,7 @@ import httpx
 import pandas as pd
 import psycopg
 import pytest
+from ecommerce_shop import open_shop, order_command
 from fastapi.testclient import TestClient
 from fraud_served import Served
 from ports import free_port
@@ -23,7 +24,7 @@ from features.fraud.online import pair_fields
 from features.fraud.spec import CUSTOMER_KEY, FEATURE_COLUMNS, TERMINAL_KEY
 from features.online_store import AS_OF_FIELD
 from ingest.ecommerce.app import create_app
-from ingest.ecommerce.commands import FileChargeback, OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
+from ingest.ecommerce.commands import FileChargeback
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.service import handle
 from lakehouse.settings import Settings
@@ -44,34 +45,7 @@ def ids(unique_name: str) -> dict[str, str]:
 
 @pytest.fixture
 def shop(stack_settings: Settings, ids: dict[str, str]) -> dict[str, str]:
-    """A customer and a product, registered the way the generator does it (no scoring involved)."""
-    with open_context(stack_settings, actor="test") as ctx:
-        handle(RegisterCustomer(customer_id=ids["customer"], email="ada@shop.test", full_name="Ada", country="GB"), ctx)
-        product = UpsertProduct(
-            product_id=ids["product"],
-            sku=f"sku-{ids['product']}",
-            name="Lamp",
-            category="home",
-            merchant_id="m-1",
-            price=Decimal("20.00"),
-        )
-        handle(product, ctx)
-    return ids
-
-
-def order_command(
-    ids: dict[str, str], order_id: str, placed_at: datetime, quantity: int = 2, unit_price: str = "20.00"
-) -> PlaceOrder:
-    line = OrderLine(product_id=ids["product"], category="home", quantity=quantity, unit_price=Decimal(unit_price))
-    return PlaceOrder(
-        order_id=order_id,
-        customer_id=ids["customer"],
-        merchant_id="m-1",
-        terminal_id=ids["terminal"],
-        card_number="4111111111111111",
-        lines=[line],
-        placed_at=placed_at,
-    )
+    return open_shop(stack_settings, ids)
 
 
 def order_body(ids: dict[str, str], placed_at: datetime) -> dict:
