@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -11,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from lakehouse.settings import PROJECT_ROOT, Settings, load_settings
+from lakehouse.settings import Settings, load_settings
 
 
 def _human_bytes(size: int) -> str:
@@ -143,15 +142,17 @@ def print_iot(report) -> None:  # MainJobReport (imported lazily: the main job p
 
 def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.instances import dagster_environment, dagster_ui_command, mlflow_ui_command
+    from entrypoints.ui import run_ui
 
     if args.which == "dagster":
-        command, env = dagster_ui_command(port=args.port or 3000), dagster_environment(settings)
+        port = args.port or 3000
+        command, env = dagster_ui_command(port=port), dagster_environment(settings)
     else:
         port = args.port or urlsplit(settings.mlflow_ui_url).port or 5000
         command, env = mlflow_ui_command(settings, port=port), {}
-    print(f"starting: {' '.join(command)}", flush=True)
-    os.chdir(PROJECT_ROOT)
-    os.execve(command[0], command, {**os.environ, **env})
+    return run_ui(
+        f"the {args.which} UI", command, env, f"http://127.0.0.1:{port}", say=lambda line: print(line, flush=True)
+    )
 
 
 def register_domains(commands: argparse._SubParsersAction) -> None:
