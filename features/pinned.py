@@ -32,6 +32,17 @@ def read_pinned_or_empty(spark: SparkSession, path: str, empty_schema: str) -> P
     return PinnedTable(path, -1, spark.createDataFrame([], empty_schema))
 
 
+def read_at(spark: SparkSession, path: str, version: int, empty_schema: str | None = None) -> PinnedTable:
+    """``path`` as it was at ``version``, as recorded by ``table_versions``: -1 (the table did not exist yet) reads
+    as empty with ``empty_schema``. Time travel needs the version's files, so VACUUM's retention bounds how far back
+    this reaches."""
+    if version < 0:
+        if empty_schema is None:
+            raise ValueError(f"{path} had no version when it was recorded, and no empty schema was given")
+        return PinnedTable(path, -1, spark.createDataFrame([], empty_schema))
+    return PinnedTable(path, version, spark.read.format("delta").option("versionAsOf", version).load(path))
+
+
 def table_versions(*tables: PinnedTable) -> dict[str, int]:
     """``{path: version}`` of the inputs, to log beside the model (e.g. as MLflow params or tags)."""
     return {table.path: table.version for table in tables}

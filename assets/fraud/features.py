@@ -28,15 +28,17 @@ def _silver_inputs(lakehouse: LakehouseResource) -> FraudInputs:
 def fraud_training_set(lakehouse: LakehouseResource) -> MaterializeResult:
     """Every order with its fraud features as of the moment it was placed (no later data) and its label as known
     now: what the fraud model learns from. Features come from silver orders and chargebacks at pinned versions."""
-    inputs = _silver_inputs(lakehouse)
+    inputs, cutoff = _silver_inputs(lakehouse), datetime.now(UTC)
     path = training_set_path(lakehouse.settings())
-    frauds = write_training_set(inputs.orders.frame, inputs.chargebacks.frame, datetime.now(UTC), path)
+    frauds = write_training_set(inputs.orders.frame, inputs.chargebacks.frame, cutoff, path)
     return MaterializeResult(
         metadata={
             **table_metadata(path),
             "frauds": frauds,
             "features": len(FEATURE_COLUMNS),
+            # With the cutoff, these rebuild exactly this training set (features.fraud.inputs.read_recorded_inputs).
             "input_table_versions": MetadataValue.json(inputs.versions()),
+            "cutoff": MetadataValue.text(cutoff.isoformat()),
         }
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from features.pinned import PinnedTable, read_pinned, read_pinned_or_empty, table_versions
+from features.pinned import PinnedTable, read_at, read_pinned, read_pinned_or_empty, table_versions
 from pipelines.core.tables import DomainLake
 
 # What the features need of a chargeback: before the first one is filed there is no silver table to read.
@@ -28,3 +28,14 @@ def read_fraud_inputs(spark: SparkSession, ecommerce: DomainLake) -> FraudInputs
     orders = read_pinned(spark, ecommerce.silver("orders"))
     chargebacks = read_pinned_or_empty(spark, ecommerce.silver("chargebacks"), CHARGEBACKS_SCHEMA)
     return FraudInputs(orders, chargebacks)
+
+
+def read_recorded_inputs(spark: SparkSession, ecommerce: DomainLake, versions: dict[str, int]) -> FraudInputs:
+    """The same tables at the versions a build recorded (its ``input_table_versions``), to rebuild what it built."""
+    orders, chargebacks = ecommerce.silver("orders"), ecommerce.silver("chargebacks")
+    missing = sorted({orders, chargebacks} - set(versions))
+    if missing:
+        raise ValueError(f"the recorded versions name no version for {missing}")
+    return FraudInputs(
+        read_at(spark, orders, versions[orders]), read_at(spark, chargebacks, versions[chargebacks], CHARGEBACKS_SCHEMA)
+    )

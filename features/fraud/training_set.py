@@ -28,10 +28,16 @@ def build_training_set(features: DataFrame, chargebacks: DataFrame, cutoff: date
     return placed.join(labelled, ORDER_KEY, "left").fillna(0, subset=[LABEL_COLUMN])
 
 
+def training_set_from(orders: DataFrame, chargebacks: DataFrame, cutoff: datetime) -> DataFrame:
+    """The training set from silver ``orders`` and ``chargebacks`` as of ``cutoff``: given the same table versions
+    and cutoff (recorded with each build), the same rows."""
+    return build_training_set(build_fraud_features(orders, chargebacks), chargebacks, cutoff)
+
+
 def write_training_set(orders: DataFrame, chargebacks: DataFrame, cutoff: datetime, path: str) -> int:
     """Build the training set from silver ``orders`` and ``chargebacks`` as of ``cutoff``, overwrite the Delta table
     at ``path`` with it, and return how many of its orders are labelled fraud."""
-    training = build_training_set(build_fraud_features(orders, chargebacks), chargebacks, cutoff)
+    training = training_set_from(orders, chargebacks, cutoff)
     training.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
     spark = orders.sparkSession
     return int(spark.read.format("delta").load(path).agg(F.sum(LABEL_COLUMN)).first()[0] or 0)

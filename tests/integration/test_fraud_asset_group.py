@@ -11,12 +11,15 @@ from decimal import Decimal
 import pytest
 from dagster import materialize
 from pyspark.sql import SparkSession
+from pyspark.testing import assertDataFrameEqual
 from redis import Redis
 
 from assets.core.keys import table_key
 from assets.fraud import fraud_classifier, fraud_online_features, fraud_training_set
 from assets.resources import resources_for
-from features.fraud.spec import CUSTOMER_KEY, TERMINAL_KEY
+from features.fraud.inputs import CHARGEBACKS_SCHEMA, read_recorded_inputs
+from features.fraud.spec import CUSTOMER_KEY, LABEL_COLUMN, TERMINAL_KEY
+from features.fraud.training_set import training_set_from
 from features.online_store import AS_OF_FIELD
 from lakehouse.settings import Settings
 from pipelines.core.tables import domain_lake
@@ -82,3 +85,32 @@ def test_the_fraud_group_materialises_from_silver(spark, lake_settings, ids, red
     assert datetime.fromisoformat(customer[AS_OF_FIELD]) <= datetime.now(UTC)
     ttl = redis_client.ttl(CUSTOMER_KEY.format(customer_id=ids["customer"]))
     assert 0 < ttl <= lake_settings.online_feature_ttl_s
+
+
+def test_the_recorded_versions_and_cutoff_rebuild_the_training_set_exactly(spark, lake_settings, ids):
+    now = datetime.now(UTC)
+    ecommerce = domain_lake(lake_settings, "ecommerce")
+    orders_path = write_silver_orders(spark, lake_settings, ids, now)
+    first_order = f"o-{ids['customer']}-0"
+    chargebacks = spark.createDataFrame([(first_order, now - timedelta(hours=3))], CHARGEBACKS_SCHEMA)
+    chargebacks.write.format("delta").save(ecommerce.silver("chargebacks"))
+    built = materialize([fraud_training_set], resources=resources_for(lake_settings))
+    recorded = built.asset_materializations_for_node(fraud_training_set.op.name)[0].metadata
+
+    # The lake moves on: a later order and a later chargeback, and the training set is built again over them.
+    later = [(f"o-{ids['customer']}-9", ids["customer"], ids["terminal"], Decimal("99.00"), now)]
+    spark.createDataFrame(later, ORDERS_SCHEMA).write.format("delta").mode("append").save(orders_path)
+    late_filing = spark.createDataFrame([(f"o-{ids['customer']}-1", now)], CHARGEBACKS_SCHEMA)
+    late_filing.write.format("delta").mode("append").save(ecommerce.silver("chargebacks"))
+    assert materialize([fraud_training_set], resources=resources_for(lake_settings)).success
+
+    inputs = read_recorded_inputs(spark, ecommerce, recorded["input_table_versions"].value)
+    rebuilt = training_set_from(
+        inputs.orders.frame, inputs.chargebacks.frame, datetime.fromisoformat(recorded["cutoff"].value)
+    )
+    path = f"{lake_settings.lake_uri}/features/fraud_training_set"
+    as_built = spark.read.format("delta").option("versionAsOf", recorded["table_version"].value).load(path)
+    assertDataFrameEqual(rebuilt, as_built)  # every row and value, in any order
+    assert as_built.filter(f"{LABEL_COLUMN} = 1").count() == 1
+    now_built = spark.read.format("delta").load(path)
+    assert (now_built.count(), now_built.filter(f"{LABEL_COLUMN} = 1").count()) == (4, 2)
