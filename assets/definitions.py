@@ -6,6 +6,7 @@ from importlib import import_module
 from dagster import Definitions, in_process_executor
 
 from assets import anomaly, fraud, sentiment
+from assets.core.maintenance import maintenance_automation
 from assets.resources import resources_for
 from ingest.domains import DOMAINS
 from lakehouse.settings import load_settings
@@ -16,6 +17,7 @@ defs = Definitions.merge(
     fraud.defs,
     sentiment.defs,
     anomaly.defs,
+    maintenance_automation(),
     # The environment is read here, once; every asset gets the same configured resources.
     # One process for a whole run: every asset shares one Spark session instead of starting a JVM each.
     Definitions(resources=resources_for(load_settings()), executor=in_process_executor),

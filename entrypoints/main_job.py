@@ -50,6 +50,7 @@ from stack.manager import Stack
 
 Progress = Callable[[str], None]
 SENTIMENT_GROUP, ANOMALY_GROUP = "sentiment", "anomaly"  # trained (and served) before the traffic that needs them
+MAINTENANCE_GROUP = "maintenance"  # OPTIMIZE and VACUUM: a daily job of their own, not part of a run
 
 
 class MainJobError(RuntimeError):
@@ -172,7 +173,8 @@ def run_main_job(
     phases.start(
         "[8/11] materialising the other Dagster assets: bronze → silver (checks) → gold, telemetry, fraud model"
     )
-    materialize_assets(settings, indent, f"not group:{SENTIMENT_GROUP} and not group:{ANOMALY_GROUP}", "dagster")
+    others = f"not group:{SENTIMENT_GROUP} and not group:{ANOMALY_GROUP} and not group:{MAINTENANCE_GROUP}"
+    materialize_assets(settings, indent, others, "dagster")
     phases.start("[9/11] reading the lake back")
     tables, quarantine = read_lake_back(settings)
     phases.start("[10/11] fraud service (BentoML) with the champion of the MLflow registry; a few new orders")

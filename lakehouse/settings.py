@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     external_services: Annotated[frozenset[str], NoDecode] = frozenset()
 
+    # How far back a table can be read or restored: VACUUM keeps every file a version this recent needs. Delta's
+    # safety check refuses less than 7 days.
+    lake_time_travel_hours: int = Field(default=168, ge=168)
+
     spark_master: str = "local[*]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = Field(default=4, ge=1)

@@ -39,11 +39,14 @@ class DomainLakehouse:
     gold: Mapping[str, GoldTable] = field(default_factory=dict)
     # silver table → its expectations, built fresh per run (Great Expectations binds one to one suite).
     expectations: Mapping[str, Callable[[], list[gxe.Expectation]]] = field(default_factory=dict)
+    # silver table → the columns people filter it by: maintenance Z-orders it by them (`pipelines/core/maintenance`).
+    zorder: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.expectations) - set(self.silver_tables))
-        if unknown:
-            raise ValueError(f"{self.name}: expectations for unknown silver table(s) {unknown}")
+        for what, tables in (("expectations", self.expectations), ("zorder", self.zorder)):
+            unknown = sorted(set(tables) - set(self.silver_tables))
+            if unknown:
+                raise ValueError(f"{self.name}: {what} for unknown silver table(s) {unknown}")
         for name, table in self.gold.items():
             missing = sorted(set(table.reads) - set(self.silver_tables))
             if missing:

@@ -1,5 +1,6 @@
 """The code location as Dagster loads it: one group per domain and per model, keys ``[owner, layer, table]``, one
-job, schedule and sensor per domain selecting only its own group, resources configured once, one executor."""
+job, schedule and sensor per domain selecting only its own group, the maintenance assets in a group and a daily
+job of their own, resources configured once, one executor."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def test_every_asset_is_keyed_by_its_group_layer_and_table(defs) -> None:
     assert keys, "the code location defines no asset"
     for key in keys:
         owner, layer, _table = key.path
-        assert graph.get(key).group_name == owner and layer in LAYERS, key
+        group = "maintenance" if layer == "maintenance" else owner  # each domain's upkeep: a group of its own
+        assert graph.get(key).group_name == group and layer in LAYERS | {"maintenance"}, key
     assert {key.path[0] for key in keys} == {*DOMAINS, *MODELS}
 
 
@@ -37,9 +39,16 @@ def test_each_domain_has_its_own_job_schedule_and_sensor_selecting_only_its_grou
     job = defs.resolve_job_def(f"{domain}_lakehouse")
     selected = set(job.asset_layer.executable_asset_keys)
     everything = set(defs.resolve_asset_graph().get_all_asset_keys())
-    assert selected == {key for key in everything if key.path[0] == domain}
+    assert selected == {key for key in everything if key.path[0] == domain and key.path[1] != "maintenance"}
     assert defs.resolve_schedule_def(f"{domain}_every_15_minutes").job_name == job.name
     assert defs.resolve_sensor_def(f"{domain}_events_waiting").job_name == job.name
+
+
+def test_table_maintenance_is_one_asset_per_domain_run_daily_by_its_own_job(defs) -> None:
+    job = defs.resolve_job_def("lakehouse_maintenance")
+    assert set(job.asset_layer.executable_asset_keys) == {AssetKey([d, "maintenance", "tables"]) for d in DOMAINS}
+    schedule = defs.resolve_schedule_def("lakehouse_maintenance_daily")
+    assert (schedule.job_name, schedule.cron_schedule) == (job.name, "0 3 * * *")
 
 
 def test_resources_are_configured_once_and_every_run_shares_one_process(defs) -> None:
