@@ -6,8 +6,10 @@ service. Each test names its own topics, tables and keys so runs do not collide.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
@@ -15,6 +17,13 @@ from pyspark.sql import SparkSession
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
 from stack.manager import Stack
+
+# A pytest-xdist worker runs as `python -c`: its __main__ has neither __spec__ nor __file__, which pyspark's Spark
+# Connect module (imported by Great Expectations) takes for a doctest run, and it exits the worker. A real, empty
+# file as the worker's main keeps that check (and a spawned child re-importing __main__) working.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = str(Path(__file__).with_name("xdist_main.py"))
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

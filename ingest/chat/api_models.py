@@ -8,9 +8,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.chat.commands import Id, Preference
+from ingest.core.commands import JsonTyped
 
 
-class Body(BaseModel):
+class Body(JsonTyped):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ingest.chat.contract import SYSTEM_AUTHOR
+from ingest.core.commands import Command as KitCommand
 
 Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.:@-]*$")
 
 
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Command(KitCommand):
+    """Frozen, no unknown fields, JSON types as declared (``ingest.core.commands``)."""
 
 
 class RegisterUser(Command):

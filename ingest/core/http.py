@@ -4,10 +4,14 @@ the input limits every app applies before a handler runs."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.core.errors import Conflict, DomainError, Forbidden, InvalidCommand, NotFound
@@ -15,14 +19,52 @@ from ingest.core.errors import Conflict, DomainError, Forbidden, InvalidCommand,
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidCommand: 422}
 
 
+class Refusal(BaseModel):
+    """Why a request was refused: a sentence, or (for a body that breaks the schema) one entry per problem."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# Documented on every route of every app, so the OpenAPI says what a client may get back (and a fuzzer holds the
+# app to it): the kit's refusals, the input limits, and a 422 that is either FastAPI's list or a domain's sentence.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Refusal, "description": "The command was refused (the detail says why)."},
+    403: {"model": Refusal, "description": "The actor may not do this."},
+    404: {"model": Refusal, "description": "Something the request names does not exist."},
+    409: {"model": Refusal, "description": "It conflicts with what exists (an id reused with other content)."},
+    413: {"model": Refusal, "description": "The body is over LAKEHOUSE_HTTP_MAX_BODY_BYTES."},
+    422: {"model": Refusal, "description": "The request is invalid: which field, and why."},
+}
+
+
 def error_status(error: DomainError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Map refusals to their status codes, and document them on every route added after this call."""
+    app.router.responses = {**REFUSALS, **app.router.responses}
+
     @app.exception_handler(DomainError)
     async def refused(_: Request, error: DomainError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=error_status(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code != 405:
+            return await http_exception_handler(request, error)
+        # Starlette names the methods of the first route matching the path only; a path served by several routes
+        # (GET and PUT of one resource) allows all of theirs.
+        allowed = sorted(
+            {
+                method
+                for route in request.app.router.routes
+                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+                for method in route.methods
+            }
+        )
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+        return JSONResponse({"detail": detail}, status_code=405, headers={"Allow": ", ".join(allowed)})
 
     @app.exception_handler(ValidationError)
     async def invalid(_: Request, error: ValidationError) -> JSONResponse:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ingest.core.commands import Command as KitCommand
 
 
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Command(KitCommand):
+    """Frozen, no unknown fields, JSON types as declared (``ingest.core.commands``)."""
 
 
 class RegisterCustomer(Command):

@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.core.commands import JsonTyped
 from ingest.iot.commands import VERSION, Id, Sampling, SensorCalibration
 
 
-class Body(BaseModel):
+class Body(JsonTyped):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -11,16 +11,17 @@ import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from ingest.core.commands import Command as KitCommand
 from ingest.iot.contract import SENSOR, VERSION
 
 Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.:@-]*$")
 Sampling = Field(ge=1, le=86400, description="seconds between two readings of one sensor")
 
 
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Command(KitCommand):
+    """Frozen, no unknown fields, JSON types as declared (``ingest.core.commands``)."""
 
 
 class CreateSite(Command):

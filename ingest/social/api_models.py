@@ -6,11 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.core.commands import JsonTyped
 from ingest.social.commands import MAX_TEXT, Id
 from ingest.social.contract import ReactionKind
 
 
-class Body(BaseModel):
+class Body(JsonTyped):
     model_config = ConfigDict(extra="forbid")
 
 

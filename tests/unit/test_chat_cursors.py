@@ -43,7 +43,11 @@ def test_a_cursor_round_trips_and_is_opaque() -> None:
     assert cursors.decode(text) == cursor and "2026" not in text and "=" not in text
 
 
-@pytest.mark.parametrize("text", ["zzz", "", "e30", cursors.encode(cursors.Cursor("yesterday", uuid.uuid1()))])
+@pytest.mark.parametrize(
+    "text",
+    ["zzz", "", "e30", cursors.encode(cursors.Cursor("yesterday", uuid.uuid1()))],
+    ids=["not-base64", "empty", "empty-object", "bucket-not-a-day"],  # stable: test workers collect the same ids
+)
 def test_a_cursor_that_was_not_handed_out_is_a_422(text: str) -> None:
     with pytest.raises(InvalidCommand, match="cursor"):
         cursors.decode(text)
