@@ -28,7 +28,8 @@ def type_name(data_type: object) -> str:
 
 
 def delta_table_metadata(table: DeltaTable, path: str) -> dict[str, object]:
-    preview = table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pandas()
+    # As Python objects: a valid timestamp outside pandas' nanosecond range (year 1, year 9999) must not fail a run.
+    preview = table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pandas(timestamp_as_object=True)
     return {
         "row_count": MetadataValue.int(row_count(table)),
         "table_version": MetadataValue.int(table.version()),
