@@ -55,6 +55,9 @@ def spark_session(
             f"-Dderby.system.home={settings.home_dir / 'derby'} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
         ),
         "spark.sql.session.timeZone": "UTC",
+        # Parquet's own microsecond timestamps, not legacy INT96: delta-rs, DuckDB and Arrow read INT96 as
+        # nanoseconds, where a valid year-1 or year-9999 timestamp (a client may send one) overflows.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.ui.showConsoleProgress": "false",
         # Wide Kafka/bronze plans otherwise log a truncation warning on every query.
         "spark.sql.debug.maxToStringFields": "200",

@@ -11,7 +11,7 @@ from dagster import MetadataValue, TableColumn, TableSchema
 from deltalake import DeltaTable
 from deltalake.schema import ArrayType, MapType, StructType
 
-from pipelines.core.inventory import row_count
+from pipelines.core.inventory import arrow_dataset, row_count
 
 PREVIEW_ROWS = 10
 
@@ -29,7 +29,7 @@ def type_name(data_type: object) -> str:
 
 def delta_table_metadata(table: DeltaTable, path: str) -> dict[str, object]:
     # As Python objects: a valid timestamp outside pandas' nanosecond range (year 1, year 9999) must not fail a run.
-    preview = table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pandas(timestamp_as_object=True)
+    preview = arrow_dataset(table).head(PREVIEW_ROWS).to_pandas(timestamp_as_object=True)
     return {
         "row_count": MetadataValue.int(row_count(table)),
         "table_version": MetadataValue.int(table.version()),

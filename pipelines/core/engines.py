@@ -15,6 +15,8 @@ import duckdb
 from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
+from pipelines.core.inventory import arrow_dataset
+
 # The protocol every reader opens; a table above it locks some readers out (deletion vectors, column mapping...).
 OPEN_PROTOCOL = (1, 2)
 
@@ -41,7 +43,7 @@ def _fields(schema_json: str | dict) -> list[tuple[str, str]]:
 
 def duckdb_rows(table: DeltaTable) -> tuple[int, list[str]]:
     """Rows and column names as DuckDB scans the snapshot's files."""
-    dataset = table.to_pyarrow_dataset()  # noqa: F841 - DuckDB reads the local Arrow dataset by its name
+    dataset = arrow_dataset(table)  # noqa: F841 - DuckDB reads the local Arrow dataset by its name
     with duckdb.connect() as con:
         rows = con.execute("SELECT count(*) FROM dataset").fetchone()[0]
         columns = [column[0] for column in con.execute("SELECT * FROM dataset LIMIT 0").description]
@@ -56,7 +58,7 @@ def compare_engines(spark: SparkSession, path: str) -> EngineView:
     opened = (protocol.min_reader_version, protocol.min_writer_version)
     differences = [] if opened == OPEN_PROTOCOL else [f"protocol {opened[0]}/{opened[1]}, not 1/2"]
     try:
-        delta_rs_rows, delta_rs_fields = table.to_pyarrow_dataset().count_rows(), _fields(table.schema().to_json())
+        delta_rs_rows, delta_rs_fields = arrow_dataset(table).count_rows(), _fields(table.schema().to_json())
         scanned, duckdb_columns = duckdb_rows(table)
     except Exception as error:  # noqa: BLE001 - an engine that cannot read the table is the finding itself
         differences.append(f"delta-rs/DuckDB cannot read it: {type(error).__name__}: {error}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import pyarrow.dataset as ds
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
@@ -42,8 +43,17 @@ def open_table(path: str) -> DeltaTable | None:
         return None
 
 
+def arrow_dataset(table: DeltaTable) -> ds.Dataset:
+    """The table's snapshot as an Arrow dataset, legacy INT96 timestamps read as microseconds.
+
+    Files written before the Spark factory chose TIMESTAMP_MICROS hold INT96, which Arrow reads as nanoseconds by
+    default: a valid year-1 or year-9999 timestamp then overflows and the read fails.
+    """
+    return table.to_pyarrow_dataset(parquet_read_options=ds.ParquetReadOptions(coerce_int96_timestamp_unit="us"))
+
+
 def row_count(table: DeltaTable) -> int:
-    return table.to_pyarrow_dataset().count_rows()
+    return arrow_dataset(table).count_rows()
 
 
 def count_tables(domain: DomainLakehouse, lake: DomainLake) -> list[TableCount]:
@@ -59,5 +69,5 @@ def quarantine_reasons(lake: DomainLake) -> list[tuple[str, int]]:
     table = open_table(lake.quarantine())
     if table is None:
         return []
-    reasons = table.to_pyarrow_dataset().to_table(columns=["reason"]).column("reason").to_pylist()
+    reasons = arrow_dataset(table).to_table(columns=["reason"]).column("reason").to_pylist()
     return Counter(reasons).most_common()
