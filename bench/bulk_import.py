@@ -66,10 +66,10 @@ def bench_bare_copy(settings: Settings, path: Path, rows: int, report: Report) -
     report.add(Measurement(BARE_COPY, rows, watch.seconds, is_baseline=True))
 
 
-def bench_build_only(path: Path, rows: int, report: Report) -> None:
+def bench_build_only(settings: Settings, path: Path, rows: int, report: Report) -> None:
     """Parse, commands, fingerprints and validated events of orders and payments into COPY text, no database:
     the Python share of the bulk path (customers and chargebacks, a few percent, left out)."""
-    options, builder = ImportOptions(id_prefix="build-"), BatchBuilder()
+    options, builder = ImportOptions(id_prefix="build-"), BatchBuilder(settings.card_token_key)
     with path.open(newline="") as source, Stopwatch() as watch:
         reader = csv.reader(source)
         header = next(reader)
@@ -133,7 +133,7 @@ def main() -> None:
     report = Report("bulk_import", {"rows": args.rows, "batch_rows": args.batch_rows, "load_before": before})
     print(f"load average before: {before}", flush=True)
     bench_bare_copy(settings, path, args.rows, report)
-    bench_build_only(sample(path, min(args.rows, args.build_rows)), min(args.rows, args.build_rows), report)
+    bench_build_only(settings, sample(path, min(args.rows, args.build_rows)), min(args.rows, args.build_rows), report)
     bench_per_command(settings, path, args.per_command_rows, report)
     bench_bulk(settings, path, args.rows, args.batch_rows, report)
     report.parameters["load_after"] = after = load_average()

@@ -221,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_tables(commands)
 
+    from entrypoints.card_scan import register as register_card_scan
+
+    register_card_scan(commands)
+
     ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
     ui.add_argument("which", choices=["dagster", "mlflow"])
     ui.add_argument("--port", type=int)

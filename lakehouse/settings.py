@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_NAMES = ("postgres", "redis", "kafka", "cassandra", "mongo", "nats")
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+# The card-token key a fresh clone runs with: fine on loopback, refused by the e-commerce app anywhere else.
+DEV_CARD_TOKEN_KEY = "dev-card-token-key"
 
 
 def is_loopback(host: str) -> bool:
@@ -101,6 +103,14 @@ class Settings(BaseSettings):
     moderation_history_negative_share: float = Field(default=0.5, gt=0, le=1)
     moderation_history_flagged: int = Field(default=2, ge=1)
 
+    # Card numbers become keyed tokens at the e-commerce app (`ingest/core/cards.py`). Changing the key changes every
+    # token from then on (one card then has two); the app refuses the development key off loopback.
+    card_token_key: str = Field(default=DEV_CARD_TOKEN_KEY, min_length=16)
+
+    # Outbox rows the relay sent longer ago than this are deleted by the daily maintenance job (Kafka and bronze hold
+    # them; unsent rows are never touched).
+    outbox_retention_hours: int = Field(default=168, ge=1)
+
     # Every domain app and the telemetry gateway refuse a larger request body with 413 before reading it.
     http_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
@@ -170,6 +180,16 @@ class Settings(BaseSettings):
         }
         value, default_port = addresses[service]
         return host_port(value, default_port)
+
+    def require_card_token_key(self, *hosts: str) -> str:
+        """The card-token key, unless it is the development default and any of ``hosts`` is off loopback."""
+        exposed = [host for host in hosts if not is_loopback(host)]
+        if self.card_token_key == DEV_CARD_TOKEN_KEY and exposed:
+            raise ValueError(
+                f"LAKEHOUSE_CARD_TOKEN_KEY is the development key and {exposed[0]} is not loopback: "
+                "set a secret of 16 characters or more (and keep it: tokens are only stable under one key)"
+            )
+        return self.card_token_key
 
     def is_local(self, service: str) -> bool:
         """True when the project starts and stops this service itself."""

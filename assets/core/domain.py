@@ -10,7 +10,7 @@ from assets.core.automation import domain_automation
 from assets.core.bronze import bronze_assets
 from assets.core.checks import silver_checks
 from assets.core.gold import gold_assets
-from assets.core.maintenance import maintenance_asset
+from assets.core.maintenance import maintenance_asset, outbox_pruning_asset
 from assets.core.silver import silver_assets
 from pipelines.core.domain import DomainLakehouse
 
@@ -55,6 +55,9 @@ def domain_definitions(
 ) -> Definitions:
     built = domain_assets(domain, silver_descriptions, gold_descriptions, streamed=streamed)
     return Definitions.merge(
-        Definitions(assets=[*built.assets, maintenance_asset(domain)], asset_checks=built.checks),
+        Definitions(
+            assets=[*built.assets, maintenance_asset(domain), outbox_pruning_asset(domain.name)],
+            asset_checks=built.checks,
+        ),
         domain_automation(domain.name, domain.contract.entities.values()),
     )

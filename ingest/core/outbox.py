@@ -81,6 +81,17 @@ def append(conn: psycopg.Connection, domain: str, events: list[OutboxEvent]) -> 
     return tuple(event.event_id for event in events)
 
 
+def prune_sent(conn: psycopg.Connection, domain: str, sent_before: datetime) -> int:
+    """Delete ``domain``'s outbox rows the relay sent before ``sent_before``; returns how many.
+
+    Sent rows are history Kafka and bronze already hold, so they only grow the table (and carry old payloads, as
+    card numbers did before tokenisation). Unsent rows are never touched: the relay still owes them. An idempotent
+    command replayed after its row is pruned still answers from its own table, not from the outbox.
+    """
+    query = sql.SQL("DELETE FROM {} WHERE sent_at IS NOT NULL AND sent_at < %s").format(outbox_table(domain))
+    return conn.execute(query, (sent_before,)).rowcount
+
+
 def events_cte(domain: str, events: Sequence[OutboxEvent], only_if: str) -> tuple[sql.Composed, dict[str, Any]]:
     """``events`` as an ``outbox AS (INSERT ...)`` part of a ``WITH`` statement, inserted only when the CTE named
     ``only_if`` returned a row; its params are named ``outbox_*`` (arrays, one element per event)."""

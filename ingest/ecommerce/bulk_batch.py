@@ -17,7 +17,6 @@ from ingest.core.bulk import EVENTS, StagingTable, copy_line, envelope_text
 from ingest.core.idempotency import as_utc, fingerprint
 from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder, RegisterCustomer
 from ingest.ecommerce.contract import build_event
-from ingest.ecommerce.order_store import card_fingerprint
 
 PAID, PAID_VERSION = "paid", 2
 CHARGED_BACK = "chargeback"
@@ -35,7 +34,7 @@ CUSTOMERS = _table(
 ORDERS = _table(
     "stage_orders",
     *("seq:integer", "order_id:text", "customer_id:text", "merchant_id:text", "terminal_id:text"),
-    *("card_last4:text", "card_fingerprint:text", "amount:numeric", "currency:text", "status:text"),
+    *("card_last4:text", "card_token:text", "card_brand:text", "amount:numeric", "currency:text", "status:text"),
     *("version:integer", "placed_at:timestamptz", "command_fingerprint:text"),
 )
 ORDER_LINES = _table(
@@ -75,7 +74,8 @@ class Batch:
 class BatchBuilder:
     """Turns commands, in stream order, into the rows and events of the current batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, card_token_key: str) -> None:
+        self._card_token_key = card_token_key  # card numbers are tokenised as the app does (`PlaceOrder.protected`)
         self.batch = Batch()
         self._seq = 0
         self._last_order: tuple[int, PlaceOrder] | None = None
@@ -92,8 +92,10 @@ class BatchBuilder:
     def _stage(self, table: StagingTable, *values: Any) -> None:
         self.batch.copies[table.name].append(copy_line(values))
 
-    def _event(self, seq: int, event_type: str, key: str, payload: dict[str, Any], at: datetime) -> None:
-        event = build_event(event_type, key, payload, at)
+    def _event(
+        self, seq: int, event_type: str, key: str, payload: dict[str, Any], at: datetime, version: int = 1
+    ) -> None:
+        event = build_event(event_type, key, payload, at, version)
         envelope = event.envelope
         position = len(self.batch.copies[EVENTS.name])
         values = (position, seq, event.event_id, event.topic, key, envelope.type, envelope.version)
@@ -108,16 +110,17 @@ class BatchBuilder:
 
     def place_order(self, command: PlaceOrder, line: int) -> None:
         seq, placed_at, amount = self._next(line), as_utc(command.placed_at), command.amount
-        card = (command.card_number[-4:], card_fingerprint(command.card_number))
+        order = command.protected(self._card_token_key)
+        card = (order.card_last4, order.card_token, order.card_brand)
         header = (command.order_id, command.customer_id, command.merchant_id, command.terminal_id, *card, amount)
-        self._stage(ORDERS, seq, *header, command.currency, PAID, PAID_VERSION, placed_at, fingerprint(command))
+        self._stage(ORDERS, seq, *header, command.currency, PAID, PAID_VERSION, placed_at, fingerprint(order))
         lines = [ln.model_dump() for ln in command.lines]
         for n, ln in enumerate(lines):
             values = (ln["product_id"], ln["category"], ln["quantity"], ln["unit_price"])
             self._stage(ORDER_LINES, seq, command.order_id, n, *values)
-        payload = command.model_dump(exclude={"lines", "placed_at"})
+        payload = order.model_dump(exclude={"lines", "placed_at"})
         payload |= {"amount": amount, "lines": lines, "placed_at": placed_at}
-        self._event(seq, "ecommerce.order.placed", command.order_id, payload, placed_at)
+        self._event(seq, "ecommerce.order.placed", command.order_id, payload, placed_at, version=2)
         self._last_order = (seq, command)
         self.batch.rows += 1
 
@@ -137,7 +140,8 @@ class BatchBuilder:
         """``order``: the command that placed the order charged back (its amount and fingerprint)."""
         seq, filed_at, amount = self._next(line), as_utc(command.filed_at), order.amount
         values = (command.chargeback_id, command.order_id, command.reason, amount, filed_at)
-        self._stage(CHARGEBACKS, seq, fingerprint(order), *values, fingerprint(command))
+        order_fingerprint = fingerprint(order.protected(self._card_token_key))  # as its order's row was stamped
+        self._stage(CHARGEBACKS, seq, order_fingerprint, *values, fingerprint(command))
         payload = {"chargeback_id": command.chargeback_id, "order_id": command.order_id, "reason": command.reason}
         payload |= {"amount": amount, "filed_at": filed_at}
         self._event(seq, "ecommerce.chargeback.filed", command.order_id, payload, filed_at)

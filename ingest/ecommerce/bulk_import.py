@@ -80,7 +80,7 @@ def bulk_import_csv(
     with ctx.pool.connection() as conn, _autocommit(conn), ThreadPoolExecutor(1, thread_name_prefix="bulk") as writer:
         commands_done, summary.resumed_at_row = read_checkpoint(conn, DOMAIN, checkpoint.import_key)
         bulk_store.prepare(conn)
-        builder = BatchBuilder()
+        builder = BatchBuilder(ctx.card_token_key)
         feed = CommandFeed(builder, ctx, skip=commands_done)
         pending: Future[bulk_store.BatchResult] | None = None
 

@@ -8,21 +8,9 @@ from __future__ import annotations
 import hashlib
 import random
 
+from ingest.core.cards import is_luhn_valid, luhn_check_digit
 
-def luhn_check_digit(partial: str) -> str:
-    """The digit that makes ``partial`` + digit pass the Luhn check."""
-    total = 0
-    # Walking right to left over the partial number, the first digit is doubled (it sits left of the check digit).
-    for position, char in enumerate(reversed(partial)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return str((10 - total % 10) % 10)
-
-
-def is_luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
+__all__ = ["card_for_customer", "is_luhn_valid", "random_card_number"]
 
 
 def random_card_number(rng: random.Random) -> str:

@@ -62,6 +62,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from ingest.ecommerce.app import create_app
 
+    settings.require_card_token_key(args.host)  # a listener off loopback takes real cards: no development key
     if args.workers > 1:  # each worker process builds its own app from the LAKEHOUSE_* environment
         factory = "app_from_environment" if args.fraud_scoring else "unscored_app_from_environment"
         uvicorn.run(

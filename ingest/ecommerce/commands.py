@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
+from ingest.core.cards import protect_card
 from ingest.core.commands import Command as KitCommand
 
 
@@ -55,12 +56,11 @@ class OrderLine(Command):
     unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
 
 
-class PlaceOrder(Command):
+class OrderFields(Command):
     order_id: str = Field(min_length=1, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
     merchant_id: str = Field(min_length=1, max_length=64)
     terminal_id: str = Field(min_length=1, max_length=64)
-    card_number: str = Field(pattern=r"^[0-9]{12,19}$")
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     lines: list[OrderLine] = Field(min_length=1)
     placed_at: datetime | None = None  # None: now; the generator and importer set historical times
@@ -68,6 +68,25 @@ class PlaceOrder(Command):
     @property
     def amount(self) -> Decimal:
         return sum((line.unit_price * line.quantity for line in self.lines), Decimal("0"))
+
+
+class PlaceOrder(OrderFields):
+    """The order as a caller sends it, with the card number: it goes no further than :meth:`protected`."""
+
+    card_number: str = Field(pattern=r"^[0-9]{12,19}$")
+
+    def protected(self, card_token_key: str) -> TokenisedOrder:
+        card = protect_card(self.card_number, card_token_key)
+        fields = self.model_dump(exclude={"card_number"})
+        return TokenisedOrder(**fields, card_token=card.token, card_last4=card.last4, card_brand=card.brand)
+
+
+class TokenisedOrder(OrderFields):
+    """The order the use cases store, publish and fingerprint for idempotency: the card as its keyed token."""
+
+    card_token: str = Field(pattern=r"^[0-9a-f]{64}$")
+    card_last4: str = Field(pattern=r"^[0-9]{4}$")
+    card_brand: str = Field(min_length=1, max_length=32)
 
 
 class CapturePayment(Command):

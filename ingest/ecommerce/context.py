@@ -38,6 +38,8 @@ class EcommerceContext:
     products: Collection
     # Product ids seen in the catalog (never removed, so never stale); shared by copies made with another actor.
     known_products: KnownProducts
+    # Card numbers become tokens under this key at the boundary (`PlaceOrder.protected`).
+    card_token_key: str
     # Recorded as created_by/updated_by and in the audit log: "api", "generator", "importer:<file>", ...
     actor: str = "system"
     # None: placed orders are not scored (generated and imported history, tools, most tests).
@@ -55,7 +57,9 @@ def open_context(
         pool.open(wait=True, timeout=30)
         fraud = None if fraud_client is None else FraudScoring(settings, fraud_client)
         products = mongo[settings.mongo_database][COLLECTION]
-        yield EcommerceContext(pool, products, KnownProducts(products), actor, fraud)
+        # Refused here, before any order is taken: the development key with a database off loopback.
+        card_token_key = settings.require_card_token_key(settings.address("postgres")[0])
+        yield EcommerceContext(pool, products, KnownProducts(products), card_token_key, actor, fraud)
     finally:
         if fraud_client is not None:
             fraud_client.close()

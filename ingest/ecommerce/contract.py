@@ -74,7 +74,24 @@ class OrderPlacedV1(EventPayload):
     customer_id: str
     merchant_id: str
     terminal_id: str
-    card_number: str  # PII: hashed in silver, never stored in clear past bronze
+    card_number: str  # superseded by version 2's token: no longer published
+    amount: Decimal = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+    lines: list[OrderLineV1]
+    placed_at: datetime
+
+
+class OrderPlacedV2(EventPayload):
+    """Version 2: the card as the app's keyed token, its last four digits and brand; the number never leaves the
+    app (`ingest/core/cards.py`). Version 1 carried the number itself: still parsed, for history."""
+
+    order_id: str
+    customer_id: str
+    merchant_id: str
+    terminal_id: str
+    card_token: str = Field(pattern=r"^[0-9a-f]{64}$")
+    card_last4: str = Field(pattern=r"^[0-9]{4}$")
+    card_brand: str
     amount: Decimal = Field(gt=0)
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLineV1]
@@ -122,6 +139,7 @@ EVENT_SCHEMAS: dict[tuple[str, int], tuple[type[EventPayload], str]] = {
     ("ecommerce.product.upserted", 1): (ProductUpsertedV1, PRODUCTS_TOPIC),
     ("ecommerce.cart.updated", 1): (CartUpdatedV1, CARTS_TOPIC),
     ("ecommerce.order.placed", 1): (OrderPlacedV1, ORDERS_TOPIC),
+    ("ecommerce.order.placed", 2): (OrderPlacedV2, ORDERS_TOPIC),
     ("ecommerce.order.status_changed", 1): (OrderStatusChangedV1, ORDERS_TOPIC),
     # On the orders topic, keyed by order id: in order with the order's other events. Silver parses and validates
     # it with the orders flow (a malformed one is quarantined) and keeps it in bronze only: the hold itself is

@@ -17,7 +17,7 @@ from decimal import Decimal
 import psycopg
 from pydantic import ValidationError
 
-from ingest.ecommerce.commands import PlaceOrder
+from ingest.ecommerce.commands import OrderFields
 from ingest.ecommerce.context import FraudScoring
 from ingest.ecommerce.order_store import OrderRow
 from ingest.ecommerce.unit_of_work import FraudVerdict
@@ -27,7 +27,7 @@ APPROVE = "approve"
 UNSCORED = "unscored"
 
 
-def score_request(command: PlaceOrder, placed_at: datetime) -> FraudScoreRequest:
+def score_request(command: OrderFields, placed_at: datetime) -> FraudScoreRequest:
     return order_request(command.order_id, command.customer_id, command.terminal_id, command.amount, placed_at)
 
 
@@ -39,7 +39,7 @@ def order_request(
     )
 
 
-def ask_fraud_service(command: PlaceOrder, placed_at: datetime, scoring: FraudScoring) -> FraudVerdict:
+def ask_fraud_service(command: OrderFields, placed_at: datetime, scoring: FraudScoring) -> FraudVerdict:
     """The service's verdict on the order, or ``unscored`` saying why there is none (down, timeout, error)."""
     return ask_about(lambda: score_request(command, placed_at), scoring)
 

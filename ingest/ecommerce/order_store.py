@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +12,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ingest.core.unit_of_work import CreateWrites
-from ingest.ecommerce.commands import PlaceOrder
+from ingest.ecommerce.commands import TokenisedOrder
 
 
 @dataclass(frozen=True)
@@ -25,16 +24,12 @@ class OrderRow:
     version: int
 
 
-def card_fingerprint(card_number: str) -> str:
-    return hashlib.sha256(card_number.encode()).hexdigest()
-
-
 NEW_ORDER = sql.SQL(
-    """INSERT INTO ecommerce.orders (order_id, customer_id, merchant_id, terminal_id, card_last4, card_fingerprint,
-    amount, currency, status, placed_at, command_fingerprint, fraud_check_due, created_by, updated_by)
-    VALUES (%(order_id)s, %(customer_id)s, %(merchant_id)s, %(terminal_id)s, %(card_last4)s, %(card_fingerprint)s,
-    %(amount)s, %(currency)s, 'placed', %(placed_at)s, %(command_fingerprint)s, %(fraud_check_due)s, %(actor)s,
-    %(actor)s)
+    """INSERT INTO ecommerce.orders (order_id, customer_id, merchant_id, terminal_id, card_last4, card_token,
+    card_brand, amount, currency, status, placed_at, command_fingerprint, fraud_check_due, created_by, updated_by)
+    VALUES (%(order_id)s, %(customer_id)s, %(merchant_id)s, %(terminal_id)s, %(card_last4)s, %(card_token)s,
+    %(card_brand)s, %(amount)s, %(currency)s, 'placed', %(placed_at)s, %(command_fingerprint)s,
+    %(fraud_check_due)s, %(actor)s, %(actor)s)
     ON CONFLICT (order_id) DO NOTHING RETURNING order_id"""
 )
 NEW_ORDER_LINES = sql.SQL(
@@ -47,15 +42,16 @@ NEW_ORDER_LINES = sql.SQL(
 
 
 def new_order_writes(
-    command: PlaceOrder, placed_at: datetime, fingerprint: str, actor: str, fraud_check_due: bool = False
+    command: TokenisedOrder, placed_at: datetime, fingerprint: str, actor: str, fraud_check_due: bool = False
 ) -> CreateWrites:
     """The order and its lines as the kit's one-statement create (`unit_of_work.create_once`); ``fraud_check_due``
     marks an order whose fraud check must follow (the rescoring job finds it if the check never finishes)."""
     lines = command.lines
     params = {
-        **command.model_dump(include={"order_id", "customer_id", "merchant_id", "terminal_id", "currency"}),
-        "card_last4": command.card_number[-4:],
-        "card_fingerprint": card_fingerprint(command.card_number),
+        **command.model_dump(
+            include={"order_id", "customer_id", "merchant_id", "terminal_id", "currency", "card_token", "card_last4"}
+        ),
+        "card_brand": command.card_brand,
         "amount": command.amount,
         "placed_at": placed_at,
         "command_fingerprint": fingerprint,

@@ -17,14 +17,14 @@ from ingest.core.errors import Conflict, InvalidCommand, NotFound
 from ingest.core.idempotency import as_utc, fingerprint
 from ingest.core.unit_of_work import create_once
 from ingest.ecommerce import fraud_check, order_store
-from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder
+from ingest.ecommerce.commands import CapturePayment, FileChargeback, PlaceOrder, TokenisedOrder
 from ingest.ecommerce.context import EcommerceContext
 from ingest.ecommerce.contract import (
     DOMAIN,
     ChargebackFiledV1,
     OrderHeldV1,
     OrderLineV1,
-    OrderPlacedV1,
+    OrderPlacedV2,
     OrderStatusChangedV1,
     PaymentCapturedV1,
     build_event,
@@ -51,26 +51,27 @@ def place_order(command: PlaceOrder, ctx: EcommerceContext) -> Accepted:
     the verdict recorded by the original request (none if that check has not finished).
     """
     placed_at = as_utc(command.placed_at)  # fixed once: the row, the event and the fraud check see the same time
-    accepted = record_order(command, placed_at, ctx)
+    order = command.protected(ctx.card_token_key)  # the card number goes no further
+    accepted = record_order(order, placed_at, ctx)
     if ctx.fraud is None or accepted.outcome != "created":
         return accepted
-    verdict = fraud_check.ask_fraud_service(command, placed_at, ctx.fraud)
+    verdict = fraud_check.ask_fraud_service(order, placed_at, ctx.fraud)
     return act_on_fraud_verdict(accepted, verdict, ctx)
 
 
-def record_order(command: PlaceOrder, placed_at: datetime, ctx: EcommerceContext) -> Accepted:
+def record_order(command: TokenisedOrder, placed_at: datetime, ctx: EcommerceContext) -> Accepted:
     """Store a new order with its lines and ``order.placed`` event in one round trip; a replay returns the
     original's result (with its recorded fraud verdict where scoring is on)."""
     if command.amount <= 0:
         raise InvalidCommand("lines: the order total (quantity x unit_price) must be positive")
     require_listed(ctx, [line.product_id for line in command.lines])
-    payload = OrderPlacedV1(
+    payload = OrderPlacedV2(
         **command.model_dump(exclude={"lines", "placed_at"}),
         amount=command.amount,
         lines=[OrderLineV1(**line.model_dump()) for line in command.lines],
         placed_at=placed_at,
     )
-    event = build_event("ecommerce.order.placed", command.order_id, payload, placed_at)
+    event = build_event("ecommerce.order.placed", command.order_id, payload, placed_at, version=2)
     writes = order_store.new_order_writes(command, placed_at, fingerprint(command), ctx.actor, ctx.fraud is not None)
     try:
         created = create_once(ctx.pool, DOMAIN, writes, [event])

@@ -31,6 +31,15 @@ class SilverTarget:
     reads: tuple[str, ...] = ()
     # Boolean columns of ``rows`` counted per run (e.g. readings that arrived late); counting also counts the rows.
     flags: tuple[str, ...] = ()
+    # Other versions of the event feeding this table, each with its own rows function: their rows are merged with
+    # ``event``'s, and a column they lack is null (how a contract change keeps its history; README "Changing an
+    # event contract"). The table's columns are ``rows``'s.
+    versions: tuple[tuple[EventKey, Callable[[DataFrame], DataFrame]], ...] = ()
+
+    @property
+    def events(self) -> dict[EventKey, Callable[[DataFrame], DataFrame]]:
+        """Every event feeding the table with its rows function, ``event`` first."""
+        return {self.event: self.rows, **dict(self.versions)}
 
 
 AfterBatch = Callable[[SparkSession, DomainLake, ParsedBatch], dict[str, int]]
@@ -50,7 +59,7 @@ class SilverFlow:
     def __post_init__(self) -> None:
         if self.entity not in self.contract.entities:
             raise ValueError(f"{self.contract.name} has no entity {self.entity!r}: {sorted(self.contract.entities)}")
-        strays = [t.table for t in self.targets if t.event not in self.handled]
+        strays = [t.table for t in self.targets if any(key not in self.handled for key in t.events)]
         if strays:
             raise ValueError(f"{self.entity}: silver table(s) {strays} read events not published to {self.topic}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import reduce
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -19,7 +20,7 @@ from pyspark.sql.streaming import StreamingQuery
 from ingest.core.contract import EventKey
 from pipelines.core.flow import SilverFlow, SilverTarget
 from pipelines.core.merge import ensure_table, insert_new, upsert_latest
-from pipelines.core.parse import QUARANTINE_SCHEMA, classify, split, typed_event_schema
+from pipelines.core.parse import QUARANTINE_SCHEMA, ParsedBatch, classify, split, typed_event_schema
 from pipelines.core.tables import DomainLake
 
 QUARANTINE_KEYS = ("topic", "partition", "offset")
@@ -63,8 +64,23 @@ def _count_routes(classified: DataFrame) -> tuple[dict[EventKey, int], Counter[s
     return valid, reasons
 
 
-def _merge_target(spark: SparkSession, target: SilverTarget, path: str, events: DataFrame, report: FlowReport) -> None:
-    rows = target.rows(events)
+def target_rows(target: SilverTarget, parsed: ParsedBatch) -> DataFrame | None:
+    """The rows ``target`` gets from the batch: every version of its event there, in the table's columns (a column
+    an older version lacks is null); None when the batch has none of them."""
+    present = [(key, rows) for key, rows in target.events.items() if parsed.valid.get(key)]
+    if not present:
+        return None
+    table = target.rows(parsed.events[target.event]).schema  # planned only: the current version's columns
+
+    def aligned(frame: DataFrame) -> DataFrame:
+        return frame.select(
+            *[(F.col(c.name) if c.name in frame.columns else F.lit(None)).cast(c.dataType).alias(c.name) for c in table]
+        )
+
+    return reduce(DataFrame.unionByName, [aligned(rows(parsed.events[key])) for key, rows in present])
+
+
+def _merge_target(spark: SparkSession, target: SilverTarget, path: str, rows: DataFrame, report: FlowReport) -> None:
     if target.flags:  # counted before the MERGE, in one pass over the (cached) batch
         counts = rows.agg(F.count(F.lit(1)), *[F.count_if(F.col(flag)) for flag in target.flags]).first()
         report.offered[target.table] += counts[0]
@@ -84,8 +100,9 @@ def apply_batch(spark: SparkSession, flow: SilverFlow, lake: DomainLake, bronze:
         parsed = replace(split(classified, flow.handled), valid=valid)
         report = FlowReport(reasons=reasons)
         for target in flow.targets:
-            if valid.get(target.event):
-                _merge_target(spark, target, lake.silver(target.table), parsed.events[target.event], report)
+            rows = target_rows(target, parsed)
+            if rows is not None:
+                _merge_target(spark, target, lake.silver(target.table), rows, report)
         for step in flow.after_batch:
             report.merged.update(step(spark, lake, parsed))
         if reasons:

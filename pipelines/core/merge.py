@@ -31,12 +31,21 @@ def nullable(data_type: T.DataType) -> T.DataType:
 
 
 def ensure_table(spark: SparkSession, path: str, schema: T.StructType) -> None:
-    """Create an empty Delta table so readers and MERGE find one before the first event arrives.
+    """Create an empty Delta table so readers and MERGE find one before the first event arrives; add the columns of
+    ``schema`` an existing table lacks (a new event version's), null in the rows it has.
 
     A commit with the schema and no data: no Spark job (writing an empty DataFrame runs one, ~1 s per table).
+    Columns are only ever added: a column the schema no longer has stays, null in new rows (dropping one needs
+    column mapping, a protocol other readers may not open).
     """
     if not DeltaTable.isDeltaTable(spark, path):
         DeltaTable.createIfNotExists(spark).location(path).addColumns(nullable(schema)).execute()
+        return
+    existing = set(DeltaTable.forPath(spark, path).toDF().columns)
+    added = [field for field in nullable(schema).fields if field.name not in existing]
+    if added:
+        columns = ", ".join(f"`{field.name}` {field.dataType.simpleString()}" for field in added)
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")
 
 
 def one_per_key(rows: DataFrame, keys: Sequence[str], newest_first_by: Sequence[str]) -> DataFrame:
@@ -80,12 +89,20 @@ def one_per_key_any(rows: DataFrame, keys: Sequence[str]) -> DataFrame:
     return rows.dropDuplicates(list(keys)) if has_repeated_keys(rows, keys) else rows
 
 
+def with_table_columns(table: DeltaTable, rows: DataFrame) -> DataFrame:
+    """``rows`` with every column of ``table``: one they lack (kept from an older event version) is null. MERGE's
+    INSERT * / UPDATE SET * refuse a source without every target column."""
+    missing = [f for f in table.toDF().schema.fields if f.name not in rows.columns]
+    return rows.withColumns({f.name: F.lit(None).cast(f.dataType) for f in missing}) if missing else rows
+
+
 def insert_new(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[str]) -> int:
     """Insert rows whose ``keys`` the table does not have yet (the at-least-once dedupe); returns rows inserted."""
     source = one_per_key_any(rows, keys)
     if has_no_rows(spark, path):
         return append_rows(spark, path, source)
-    merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), _on(keys))
+    table = DeltaTable.forPath(spark, path)
+    merge = table.alias("t").merge(with_table_columns(table, source).alias("s"), _on(keys))
     return rows_changed(merge.whenNotMatchedInsertAll().execute())
 
 
@@ -95,5 +112,6 @@ def upsert_latest(spark: SparkSession, path: str, rows: DataFrame, keys: Sequenc
     if has_no_rows(spark, path):
         return append_rows(spark, path, source)
     newer = f"s.`{newer_by}` > t.`{newer_by}` OR t.`{newer_by}` IS NULL"
-    merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), _on(keys))
+    table = DeltaTable.forPath(spark, path)
+    merge = table.alias("t").merge(with_table_columns(table, source).alias("s"), _on(keys))
     return rows_changed(merge.whenMatchedUpdateAll(condition=newer).whenNotMatchedInsertAll().execute())

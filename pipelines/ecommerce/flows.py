@@ -3,7 +3,9 @@ event rows or newest-wins current state); orders also take their status changes 
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+from functools import reduce
+
+from pyspark.sql import DataFrame, SparkSession
 
 from ingest.ecommerce.contract import CONTRACT
 from pipelines.core.flow import SilverFlow, SilverTarget, silver_flows
@@ -15,20 +17,18 @@ from pipelines.ecommerce.orders import apply_chargebacks, apply_status_changes
 CUSTOMER_REGISTERED = ("ecommerce.customer.registered", 1)
 PRODUCT_UPSERTED = ("ecommerce.product.upserted", 1)
 CART_UPDATED = ("ecommerce.cart.updated", 1)
-ORDER_PLACED = ("ecommerce.order.placed", 1)
+ORDER_PLACED = ("ecommerce.order.placed", 2)
+ORDER_PLACED_V1 = ("ecommerce.order.placed", 1)  # carried the card number; kept for history
 ORDER_STATUS_CHANGED = ("ecommerce.order.status_changed", 1)
 PAYMENT_CAPTURED = ("ecommerce.payment.captured", 1)
 CHARGEBACK_FILED = ("ecommerce.chargeback.filed", 1)
 
 
 def _refresh_statuses(spark: SparkSession, lake: DomainLake, parsed: ParsedBatch) -> dict[str, int]:
-    if not (parsed.valid.get(ORDER_PLACED) or parsed.valid.get(ORDER_STATUS_CHANGED)):
+    kinds = (ORDER_PLACED, ORDER_PLACED_V1, ORDER_STATUS_CHANGED)
+    if not any(parsed.valid.get(kind) for kind in kinds):
         return {}
-    touched = (
-        parsed.events[ORDER_PLACED]
-        .select("payload.order_id")
-        .unionByName(parsed.events[ORDER_STATUS_CHANGED].select("payload.order_id"))
-    )
+    touched = reduce(DataFrame.unionByName, [parsed.events[kind].select("payload.order_id") for kind in kinds])
     changed = apply_status_changes(spark, lake.silver("orders"), lake.silver("order_status_changes"), touched)
     return {"orders": changed}
 
@@ -57,8 +57,21 @@ FLOWS: dict[str, SilverFlow] = silver_flows(
         CONTRACT,
         "orders",
         (
-            SilverTarget("orders", ORDER_PLACED, silver.orders, ("order_id",), reads=("chargebacks",)),
-            SilverTarget("order_lines", ORDER_PLACED, silver.order_lines, ("order_id", "line_number")),
+            SilverTarget(
+                "orders",
+                ORDER_PLACED,
+                silver.orders,
+                ("order_id",),
+                reads=("chargebacks",),
+                versions=((ORDER_PLACED_V1, silver.orders_v1),),
+            ),
+            SilverTarget(
+                "order_lines",
+                ORDER_PLACED,
+                silver.order_lines,
+                ("order_id", "line_number"),
+                versions=((ORDER_PLACED_V1, silver.order_lines),),
+            ),
             SilverTarget("order_status_changes", ORDER_STATUS_CHANGED, silver.order_status_changes, ("event_id",)),
         ),
         after_batch=(_refresh_statuses,),

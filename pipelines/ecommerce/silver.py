@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from ingest.core.cards import BRAND_PREFIXES
 from pipelines.core.schemas import MONEY
 
 # Hashes must be identical across runs and machines so customers and cards can be joined and counted (the
@@ -58,13 +59,35 @@ def carts(events: DataFrame) -> DataFrame:
     )
 
 
+def card_brand(number: Column) -> Column:
+    """The brand of a card number, by the issuer prefixes the app uses (`ingest.core.cards`)."""
+    brand = F.lit("other")
+    for name, prefix in reversed(BRAND_PREFIXES):
+        brand = F.when(number.rlike(prefix.pattern), F.lit(name)).otherwise(brand)
+    return brand
+
+
 def orders(events: DataFrame) -> DataFrame:
-    """order.placed → one order row; the card number leaves as its hash only. Status starts as placed."""
+    """order.placed (version 2) → one order row, the card as the app's token. Status starts as placed."""
+    card = [F.col(f"payload.{field}") for field in ("card_token", "card_last4", "card_brand")]
+    return _order_rows(events, *card)
+
+
+def orders_v1(events: DataFrame) -> DataFrame:
+    """order.placed version 1, which carried the card number: kept as its last four digits and brand only. No
+    token: the key is the app's, and an unkeyed hash of a number is reversible (README "Card data")."""
+    number = F.col("payload.card_number")
+    return _order_rows(events, F.lit(None).cast("string"), F.substring(number, -4, 4), card_brand(number))
+
+
+def _order_rows(events: DataFrame, token: Column, last4: Column, brand: Column) -> DataFrame:
     return events.select(
         "payload.order_id",
         "event_id",
         *[f"payload.{c}" for c in ("customer_id", "merchant_id", "terminal_id")],
-        pii_hash(F.col("payload.card_number")).alias("card_hash"),
+        token.alias("card_token"),
+        last4.alias("card_last4"),
+        brand.alias("card_brand"),
         "payload.amount",
         "payload.currency",
         F.size("payload.lines").alias("line_count"),

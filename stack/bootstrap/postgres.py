@@ -56,12 +56,15 @@ def apply_postgres(
 
 def _connect(settings: Settings) -> psycopg.Connection:
     try:
-        return psycopg.connect(settings.postgres_url, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(settings.postgres_url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as error:
         host, port = settings.address(STORE)
         raise BootstrapError(
             STORE, f"cannot connect to {host}:{port} ({error}); is `lakehouse stack up` done?"
         ) from error
+    # Settings a migration may read (`current_setting`): the card-token key re-keys stored card fingerprints.
+    conn.execute("SELECT set_config('lakehouse.card_token_key', %s, false)", (settings.card_token_key,))
+    return conn
 
 
 @contextmanager

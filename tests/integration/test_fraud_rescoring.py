@@ -155,7 +155,7 @@ def test_a_service_that_stays_down_is_retried_then_the_order_is_held_unscored(
     order_id = f"o-{unique_name}-down"
     with open_context(down, actor="test", fraud_scoring=True) as ctx:
         command = order(shop, order_id)
-        record_order(command, command.placed_at, ctx)  # the commit the app makes before asking
+        record_order(command.protected(ctx.card_token_key), command.placed_at, ctx)  # the app commits, then asks
         rescore_owed(ctx)  # within the grace period: the app's own check may still be running
         assert order_row(stack_settings, order_id)["attempts"] == 0
         first = rescore_owed(ctx, grace=timedelta(0), max_attempts=2)

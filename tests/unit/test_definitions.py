@@ -44,9 +44,10 @@ def test_each_domain_has_its_own_job_schedule_and_sensor_selecting_only_its_grou
     assert defs.resolve_sensor_def(f"{domain}_events_waiting").job_name == job.name
 
 
-def test_table_maintenance_is_one_asset_per_domain_run_daily_by_its_own_job(defs) -> None:
+def test_maintenance_is_tables_and_outbox_per_domain_run_daily_by_its_own_job(defs) -> None:
     job = defs.resolve_job_def("lakehouse_maintenance")
-    assert set(job.asset_layer.executable_asset_keys) == {AssetKey([d, "maintenance", "tables"]) for d in DOMAINS}
+    expected = {AssetKey([d, "maintenance", what]) for d in DOMAINS for what in ("tables", "outbox")}
+    assert set(job.asset_layer.executable_asset_keys) == expected
     schedule = defs.resolve_schedule_def("lakehouse_maintenance_daily")
     assert (schedule.job_name, schedule.cron_schedule) == (job.name, "0 3 * * *")
 

@@ -36,6 +36,7 @@ def test_ecommerce_creates_its_own_schema_with_the_kits_audit_trail_and_outbox()
         "0003_import_checkpoints",
         "0004_audit_inserts_by_statement",
         "0005_fraud_rescoring",
+        "0006_card_tokens",
     ]
     assert "CREATE SCHEMA IF NOT EXISTS ecommerce;" in first.text
     assert "SELECT lakehouse_kit.create_outbox('ecommerce');" in first.text

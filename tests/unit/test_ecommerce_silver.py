@@ -23,9 +23,11 @@ BRONZE_SCHEMA = "key string, value string, topic string, partition int, offset l
 
 
 def envelope(
-    event_type: str, payload: dict, *, version: int = 1, event_id: str | None = None, at: datetime = T0
+    event_type: str, payload: dict, *, version: int | None = None, event_id: str | None = None, at: datetime = T0
 ) -> str:
     extra = {"event_id": event_id} if event_id else {}
+    if version is None:  # the version the app publishes: orders are at 2 (the card as a token)
+        version = 2 if event_type == "ecommerce.order.placed" else 1
     return (
         EventEnvelope(type=event_type, version=version, key="k", payload=payload, occurred_at=at.isoformat(), **extra)
         .to_json()
@@ -33,20 +35,31 @@ def envelope(
     )
 
 
+TOKEN = "ab" * 32
+
+
 def order(order_id: str = "o1", **changes) -> dict:
+    card = dict(card_token=TOKEN, card_last4="1111", card_brand="visa")
+    return json.loads(ev.OrderPlacedV2(**_order_fields(order_id), **card).model_dump_json()) | changes
+
+
+def order_v1(order_id: str = "o1") -> dict:
+    """As published before tokenisation: the card number itself."""
+    return json.loads(ev.OrderPlacedV1(**_order_fields(order_id), card_number="4111111111111111").model_dump_json())
+
+
+def _order_fields(order_id: str) -> dict:
     line = ev.OrderLineV1(product_id="p1", category="books", quantity=2, unit_price=Decimal("5.00"))
-    fields = dict(
+    return dict(
         order_id=order_id,
         customer_id="c1",
         merchant_id="m1",
         terminal_id="t1",
-        card_number="4111111111111111",
         amount=Decimal("10.00"),
         currency="EUR",
         lines=[line],
         placed_at=T0,
     )
-    return json.loads(ev.OrderPlacedV1(**fields).model_dump_json()) | changes
 
 
 def customer(customer_id: str, email: str, country: str = "DE") -> dict:
@@ -98,13 +111,13 @@ def test_good_rows_flow_and_each_bad_row_is_quarantined_with_its_reason(spark):
         envelope("ecommerce.order.placed", bad_line),
         envelope("ecommerce.payment.captured", payment),
         json.dumps(
-            {"type": "ecommerce.order.placed", "version": 1, "occurred_at": T0.isoformat(), "payload": order("o3")}
+            {"type": "ecommerce.order.placed", "version": 2, "occurred_at": T0.isoformat(), "payload": order("o3")}
         ),
         "[1, 2]",
     ]
     parsed = split_events(bronze(spark, values), FLOWS["orders"].handled, ev.EVENT_SCHEMAS.keys())
 
-    assert [r.payload.order_id for r in parsed.events[("ecommerce.order.placed", 1)].collect()] == ["o1"]
+    assert [r.payload.order_id for r in parsed.events[("ecommerce.order.placed", 2)].collect()] == ["o1"]
     assert [r.payload.status for r in parsed.events[("ecommerce.order.status_changed", 1)].collect()] == ["paid"]
     reasons = {r.offset: r.reason for r in parsed.quarantine.collect()}
     assert reasons == {
@@ -167,18 +180,41 @@ def test_current_state_ignores_an_older_event_arriving_late(spark, lake):
 
 def test_no_email_name_or_card_number_reaches_silver(spark, lake):
     land(spark, lake, "customers", [envelope("ecommerce.customer.registered", customer("c1", "Ada@Example.com"))])
-    land(spark, lake, "orders", [envelope("ecommerce.order.placed", order("o1"))])
+    # A version-1 order from before tokenisation (the number itself) beside a version-2 one (the app's token).
+    land(spark, lake, "orders", [envelope("ecommerce.order.placed", order_v1("o0"), version=1)])
+    land(spark, lake, "orders", [envelope("ecommerce.order.placed", order("o1"))], first_offset=1)
     run_silver_flow(spark, FLOWS["customers"], lake)
     run_silver_flow(spark, FLOWS["orders"], lake)
 
     tables = ["customers", "orders", "order_lines", "order_status_changes"]
     text = " ".join(str(row.asDict()) for t in tables for row in read(spark, lake.silver(t)).collect())
-    for secret in ("Ada@Example.com", "ada@example.com", "Ada Lovelace", "4111111111111111", "1111"):
+    for secret in ("Ada@Example.com", "ada@example.com", "Ada Lovelace", "4111111111111111"):
         assert secret not in text
     assert "full_name" not in read(spark, lake.silver("customers")).columns
     (hashed,) = read(spark, lake.silver("customers")).collect()
     assert len(hashed.email_hash) == 64 and int(hashed.email_hash, 16) >= 0
-    assert len(read(spark, lake.silver("orders")).first().card_hash) == 64
+    cards = {
+        r.order_id: (r.card_token, r.card_last4, r.card_brand) for r in read(spark, lake.silver("orders")).collect()
+    }
+    assert cards == {"o0": (None, "1111", "visa"), "o1": (TOKEN, "1111", "visa")}
+    assert read(spark, lake.silver("order_lines")).count() == 2  # both versions' lines
+
+
+def test_an_existing_orders_table_gains_the_new_columns_old_rows_null(spark, lake):
+    """Schema evolution: a table written before version 2 (an unkeyed ``card_hash``, no token) takes the new
+    columns; its rows keep theirs with the new ones null, new rows fill them."""
+    land(spark, lake, "orders", [envelope("ecommerce.order.placed", order_v1("o0"), version=1)])
+    run_silver_flow(spark, FLOWS["orders"], lake)
+    old = read(spark, lake.silver("orders")).drop("card_token", "card_last4", "card_brand")
+    old.withColumn("card_hash", old.order_id).write.format("delta").mode("overwrite").option(
+        "overwriteSchema", "true"
+    ).save(lake.silver("orders"))
+    land(spark, lake, "orders", [envelope("ecommerce.order.placed", order("o1"))], first_offset=1)
+    run_silver_flow(spark, FLOWS["orders"], lake)
+
+    rows = {r.order_id: r for r in read(spark, lake.silver("orders")).collect()}
+    assert (rows["o0"].card_hash, rows["o0"].card_token, rows["o0"].card_last4) == ("o0", None, None)
+    assert (rows["o1"].card_hash, rows["o1"].card_token, rows["o1"].card_last4) == (None, TOKEN, "1111")
 
 
 def test_order_status_and_chargeback_whatever_the_arrival_order(spark, lake):
@@ -208,10 +244,10 @@ def test_order_status_and_chargeback_whatever_the_arrival_order(spark, lake):
 
 
 def test_silver_expectations_name_what_failed(spark):
-    schema = "order_id string, event_id string, customer_id string, amount decimal(18,2), currency string, card_hash string, status string"
-    good = ("o1", "e1", "c1", Decimal("10.00"), "EUR", "a" * 64, "paid")
+    schema = "order_id string, event_id string, customer_id string, amount decimal(18,2), currency string, card_token string, card_last4 string, status string"
+    good = ("o1", "e1", "c1", Decimal("10.00"), "EUR", "a" * 64, "1111", "paid")
     assert validate_silver(spark.createDataFrame([good], schema), "orders", SILVER_EXPECTATIONS["orders"]).success
-    bad = [good, ("o1", "e2", None, Decimal("0.00"), "EUR", "a" * 64, "lost")]
+    bad = [good, ("o1", "e2", None, Decimal("0.00"), "EUR", "a" * 64, "1111", "lost")]
     outcome = validate_silver(spark.createDataFrame(bad, schema), "orders", SILVER_EXPECTATIONS["orders"])
     failed = {(f["expectation"], f["on"]): f["unexpected_count"] for f in outcome.failed}
     assert not outcome.success

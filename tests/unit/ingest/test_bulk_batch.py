@@ -17,6 +17,7 @@ from ingest.ecommerce.bulk_feed import CommandFeed
 from ingest.ecommerce.commands import CapturePayment, FileChargeback, OrderLine, PlaceOrder, RegisterCustomer
 
 PLACED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CARD_KEY = "a-test-card-token-key"
 
 
 def order(order_id: str = "o-1", price: str = "12.50") -> PlaceOrder:
@@ -50,16 +51,25 @@ def events(builder: BatchBuilder) -> list[tuple[str, str, dict[str, object]]]:
 
 
 def test_an_order_is_staged_paid_with_its_payment_and_chargeback_events_in_order() -> None:
-    builder = BatchBuilder()
+    builder = BatchBuilder(CARD_KEY)
     builder.place_order(order(), line=2)
     builder.capture_payment(payment(), line=2)
     builder.file_chargeback(chargeback(), order(), line=2)
 
     [staged_order] = staged(builder, ORDERS.name)
-    assert staged_order[1] == "o-1" and staged_order[5] == "1111" and staged_order[7] == "25.00"
-    assert staged_order[9:11] == ["paid", "2"] and staged_order[-1] == fingerprint(order())
+    tokenised = order().protected(CARD_KEY)
+    assert staged_order[1] == "o-1" and staged_order[5:8] == ["1111", tokenised.card_token, "visa"]
+    assert staged_order[8] == "25.00" and staged_order[10:12] == ["paid", "2"]
+    assert staged_order[-1] == fingerprint(tokenised)
     assert staged(builder, PAYMENTS.name)[0][1:5] == ["1", "pay-o-1", "o-1", "25.00"]
-    assert staged(builder, CHARGEBACKS.name)[0][1] == fingerprint(order())
+    assert staged(builder, CHARGEBACKS.name)[0][1] == fingerprint(tokenised)
+    # The card number is in no staged row and no event: only its token, last four digits and brand.
+    assert not any("4111111111111111" in line for copies in builder.batch.copies.values() for line in copies)
+    assert {k: events(builder)[0][2][k] for k in ("card_token", "card_last4", "card_brand")} == {
+        "card_token": tokenised.card_token,
+        "card_last4": "1111",
+        "card_brand": "visa",
+    }
     kinds = [(kind, key, payload.get("status")) for kind, key, payload in events(builder)]
     assert kinds == [
         ("ecommerce.order.placed", "o-1", None),
@@ -80,18 +90,18 @@ def test_an_order_is_staged_paid_with_its_payment_and_chargeback_events_in_order
 
 def test_event_payloads_are_validated_by_the_contract() -> None:
     with pytest.raises(ValidationError, match="amount"):
-        BatchBuilder().place_order(order(price="0"), line=2)
+        BatchBuilder(CARD_KEY).place_order(order(price="0"), line=2)
 
 
 def test_a_payment_must_follow_its_order() -> None:
-    builder = BatchBuilder()
+    builder = BatchBuilder(CARD_KEY)
     builder.place_order(order("o-1"), line=2)
     with pytest.raises(ValueError, match="does not follow"):
         builder.capture_payment(payment("o-2"), line=3)
 
 
 def test_the_feed_skips_committed_commands_but_still_charges_back_their_orders() -> None:
-    builder = BatchBuilder()
+    builder = BatchBuilder(CARD_KEY)
     feed = CommandFeed(builder, ctx=None, skip=3)  # type: ignore[arg-type]  # no product in this stream
     customer = RegisterCustomer(customer_id="c-1", email="a@b.example", full_name="A", country="FR")
     feed.at_row(2, (order("o-1"), payment("o-1"), chargeback("o-1")))
