@@ -144,14 +144,26 @@ def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.instances import dagster_environment, dagster_ui_command, mlflow_ui_command
     from entrypoints.ui import run_ui
 
+    url_path = ""
     if args.which == "dagster":
         port = args.port or 3000
         command, env = dagster_ui_command(port=port), dagster_environment(settings)
+    elif args.which == "notebooks":
+        import secrets
+
+        from entrypoints.notebooks import notebooks_ui_command
+
+        port, token = args.port or 8888, secrets.token_urlsafe(16)
+        command, env, url_path = notebooks_ui_command(port, token), {}, f"/lab?token={token}"
     else:
         port = args.port or urlsplit(settings.mlflow_ui_url).port or 5000
         command, env = mlflow_ui_command(settings, port=port), {}
     return run_ui(
-        f"the {args.which} UI", command, env, f"http://127.0.0.1:{port}", say=lambda line: print(line, flush=True)
+        f"the {args.which} UI",
+        command,
+        env,
+        f"http://127.0.0.1:{port}{url_path}",
+        say=lambda line: print(line, flush=True),
     )
 
 
@@ -225,8 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_card_scan(commands)
 
-    ui = commands.add_parser("ui", help="open the Dagster or MLflow UI on this project's instance")
-    ui.add_argument("which", choices=["dagster", "mlflow"])
+    from entrypoints.notebooks import register as register_notebooks
+
+    register_notebooks(commands)
+
+    ui = commands.add_parser("ui", help="open the Dagster UI, the MLflow UI or the notebooks (JupyterLab)")
+    ui.add_argument("which", choices=["dagster", "mlflow", "notebooks"])
     ui.add_argument("--port", type=int)
     ui.set_defaults(handler=cmd_ui)
     return parser

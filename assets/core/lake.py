@@ -21,5 +21,7 @@ def flow_metadata(report: FlowReport, table: str) -> dict[str, object]:
     return {
         "rows_merged_this_run": MetadataValue.int(report.merged[table]),
         "rows_quarantined_this_run": MetadataValue.int(report.quarantined),
+        # A number: Dagster plots it across materialisations (the asset's Plots tab).
+        "quarantine_rate_this_run": MetadataValue.float(round(report.quarantine_rate, 6)),
         "quarantine_reasons": MetadataValue.md(f"| reason | rows |\n|---|---|\n{histogram}" if histogram else "(none)"),
     }

@@ -7,6 +7,8 @@ stay readable by other engines (reader protocol 1), so the figures are Spark's.
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import MetadataValue, TableColumn, TableSchema
 from deltalake import DeltaTable
 from deltalake.schema import ArrayType, MapType, StructType
@@ -14,6 +16,8 @@ from deltalake.schema import ArrayType, MapType, StructType
 from pipelines.core.inventory import arrow_dataset, row_count
 
 PREVIEW_ROWS = 10
+PLOTTED_DAYS = 14
+BAR_WIDTH = 30
 
 
 def type_name(data_type: object) -> str:
@@ -38,4 +42,23 @@ def delta_table_metadata(table: DeltaTable, path: str) -> dict[str, object]:
             columns=[TableColumn(field.name, type_name(field.type)) for field in table.schema().fields]
         ),
         "preview": MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "(empty)"),
+        **rows_per_day(table),
     }
+
+
+def rows_per_day(table: DeltaTable, days: int = PLOTTED_DAYS) -> dict[str, object]:
+    """Rows per day of the table's first date or timestamp column, the latest ``days`` days as a bar chart in
+    Markdown (what the Dagster UI renders in an asset's metadata); nothing when the table has no such column."""
+    schema = arrow_dataset(table).schema
+    column = next((f.name for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)), None)
+    if column is None:
+        return {}
+    values = arrow_dataset(table).to_table(columns=[column]).column(column)
+    counts = pc.value_counts(pc.strftime(pc.drop_null(values), format="%Y-%m-%d")).to_pylist()
+    latest = sorted(((c["values"], c["counts"]) for c in counts), reverse=True)[:days]
+    if not latest:
+        return {}
+    most = max(rows for _, rows in latest)
+    lines = [f"| {day} | {rows} | {'█' * max(1, round(BAR_WIDTH * rows / most))} |" for day, rows in sorted(latest)]
+    chart = f"rows per day of `{column}` (latest {len(latest)} days)\n\n| day | rows | |\n|---|---:|---|\n"
+    return {"rows_per_day": MetadataValue.md(chart + "\n".join(lines))}

@@ -37,8 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rescore = actions.add_parser(
         "rescore", help="score the orders whose fraud check never finished (the app died between commit and verdict)"
     )
-    rescore.add_argument("--grace-s", type=float, default=60.0, help="leave younger orders to the app's own check")
-    rescore.add_argument("--max-attempts", type=int, default=5, help="failed tries before an unscored hold")
+    # Defaults (None here) are the rescoring module's own GRACE and MAX_ATTEMPTS, read when the command runs.
+    rescore.add_argument(
+        "--grace-s", type=float, help="leave younger orders to the app's own check (default: rescoring.GRACE)"
+    )
+    rescore.add_argument(
+        "--max-attempts", type=int, help="failed tries before an unscored hold (default: rescoring.MAX_ATTEMPTS)"
+    )
     rescore.set_defaults(handler=cmd_rescore)
 
 
@@ -46,10 +51,12 @@ def cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from ingest.ecommerce.context import open_context
-    from ingest.ecommerce.rescoring import rescore_owed
+    from ingest.ecommerce.rescoring import GRACE, MAX_ATTEMPTS, rescore_owed
 
+    grace = GRACE if args.grace_s is None else timedelta(seconds=args.grace_s)
+    attempts = MAX_ATTEMPTS if args.max_attempts is None else args.max_attempts
     with open_context(settings, actor="cli:fraud-rescoring", fraud_scoring=True) as ctx:
-        report = rescore_owed(ctx, grace=timedelta(seconds=args.grace_s), max_attempts=args.max_attempts)
+        report = rescore_owed(ctx, grace=grace, max_attempts=attempts)
     outcomes = ", ".join(f"{decision} {count}" for decision, count in sorted(report.outcomes.items())) or "none"
     print(f"{report.owed} orders owed a fraud check; outcomes: {outcomes}; {report.held} held for review")
     if report.held:

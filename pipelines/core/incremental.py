@@ -37,6 +37,12 @@ class FlowReport:
     # the rows with each of the target's ``flags`` set, keyed (table, flag).
     offered: Counter[str] = field(default_factory=Counter)
     flagged: Counter[tuple[str, str]] = field(default_factory=Counter)
+    records: int = 0  # bronze records read: valid events plus rejected ones
+
+    @property
+    def quarantine_rate(self) -> float:
+        """Share of the records read that were refused (0 when none was read)."""
+        return sum(self.reasons.values()) / self.records if self.records else 0.0
 
     def add(self, other: FlowReport) -> None:
         self.merged.update(other.merged)
@@ -44,6 +50,7 @@ class FlowReport:
         self.reasons.update(other.reasons)
         self.offered.update(other.offered)
         self.flagged.update(other.flagged)
+        self.records += other.records
 
 
 def prepare_tables(spark: SparkSession, flow: SilverFlow, lake: DomainLake) -> None:
@@ -98,7 +105,7 @@ def apply_batch(spark: SparkSession, flow: SilverFlow, lake: DomainLake, bronze:
     try:
         valid, reasons = _count_routes(classified)
         parsed = replace(split(classified, flow.handled), valid=valid)
-        report = FlowReport(reasons=reasons)
+        report = FlowReport(reasons=reasons, records=sum(valid.values()) + sum(reasons.values()))
         for target in flow.targets:
             rows = target_rows(target, parsed)
             if rows is not None:

@@ -13,6 +13,8 @@ from pyspark.sql import functions as F
 
 from entrypoints.card_scan import domain_topics, lake_tables, scan_postgres, scan_tables, scan_topics
 from entrypoints.main_job import run_main_job, traffic_config
+from entrypoints.notebooks import NOTEBOOKS_DIR, run_notebook
+from features.fraud.spec import FEATURE_COLUMNS
 from ingest.core.relay import open_relay, relay_once
 from ingest.ecommerce.generator import generate, simulate
 from ingest.ecommerce.importer import ImportOptions, import_csv
@@ -162,3 +164,22 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     # No card number in the clear anywhere: PostgreSQL (orders, audit log, outbox), every domain topic, and every
     # table the job wrote. Live orders, generated ones and the bulk import all passed through the app's boundary.
     assert [*scan_postgres(stack_settings), *scan_topics(stack_settings, domain_topics()), *scan_tables(written)] == []
+
+    # The notebooks, executed on what the job wrote: their figures are the tables' and the registry's.
+    env = {"LAKEHOUSE_LAKE_ROOT": settings.lake_root}
+    tour = run_notebook(NOTEBOOKS_DIR / "lakehouse_tour.ipynb", settings, env)
+    tables = {
+        "bronze": ("bronze", "ecommerce_orders"),
+        "silver": ("silver", "ecommerce_orders"),
+        "gold": ("gold", "ecommerce_daily_sales_by_category"),
+    }
+    frames = {key: spark.read.format("delta").load(lake.table_path(settings, *where)) for key, where in tables.items()}
+    assert tour.figures["rows"] == {key: frame.count() for key, frame in frames.items()}
+    assert tour.figures["silver_versions"] >= 2 and 0 < tour.figures["rows_then"] <= frames["silver"].count()
+    assert tour.figures["categories"] == frames["gold"].select("category").distinct().count()
+    assert tour.figures["revenue"] == pytest.approx(float(frames["gold"].agg(F.sum("revenue")).first()[0]))
+    assert tour.images >= 1
+    fraud = run_notebook(NOTEBOOKS_DIR / "fraud.ipynb", settings, env)
+    assert fraud.figures["champion_version"] == second.champion_version and fraud.figures["runs"] >= 1
+    assert fraud.figures["holdout_rows"] > 0 and fraud.figures["top_feature"] in FEATURE_COLUMNS
+    assert fraud.images >= 1 + (fraud.figures["holdout_frauds"] > 0)  # importance; the PR curve when fraud is there
