@@ -49,11 +49,11 @@ def delta_table_metadata(table: DeltaTable, path: str) -> dict[str, object]:
 def rows_per_day(table: DeltaTable, days: int = PLOTTED_DAYS) -> dict[str, object]:
     """Rows per day of the table's first date or timestamp column, the latest ``days`` days as a bar chart in
     Markdown (what the Dagster UI renders in an asset's metadata); nothing when the table has no such column."""
-    schema = arrow_dataset(table).schema
-    column = next((f.name for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)), None)
+    dataset = arrow_dataset(table)
+    column = next((f.name for f in dataset.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)), None)
     if column is None:
         return {}
-    values = arrow_dataset(table).to_table(columns=[column]).column(column)
+    values = dataset.to_table(columns=[column]).column(column)
     counts = pc.value_counts(pc.strftime(pc.drop_null(values), format="%Y-%m-%d")).to_pylist()
     latest = sorted(((c["values"], c["counts"]) for c in counts), reverse=True)[:days]
     if not latest:
