@@ -66,13 +66,12 @@ def fraud_served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFact
     """One fraud service for the run (``tests/fraud_served.py`` says what it serves and who shares it)."""
     # Imported here: MLflow and BentoML's client are slow to import, and most tests never need them.
     from fraud_served import API_KEY, TTL_S, Served
-    from fraud_synthetic import synthetic_orders
+    from fraud_synthetic import small_trained_model
     from ports import free_port
 
     from ingest.domains import storage_declarations
     from lakehouse.mlflow_store import configure_mlflow
     from models.fraud.registry import register_fraud_model
-    from models.fraud.training import train_fraud_model
     from serving.registry import served_model
     from serving.server import start_server
     from stack.bootstrap import apply_all
@@ -88,9 +87,7 @@ def fraud_served(stack_settings: Settings, tmp_path_factory: pytest.TempPathFact
     }
     settings = Settings(**stack_settings.model_dump(exclude={"home"}) | overrides)
     configure_mlflow(settings)
-    trained = train_fraud_model(
-        synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
-    )
+    trained = small_trained_model()
     register_fraud_model(settings, trained)
     server = start_server(settings, served_model("fraud"), port)
     print(f"fraud service started in {server.started_in_s:.1f}s")

@@ -4,11 +4,15 @@ risky terminal, with a few labels flipped as noise. Shared by the training, regi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features.fraud.spec import FEATURE_COLUMNS, LABEL_COLUMN, ORDER_KEY, TIMESTAMP_COLUMN
+
+if TYPE_CHECKING:
+    from models.fraud.training import TrainedModel
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -42,3 +46,12 @@ def synthetic_orders(rows: int = 3000, days: int = 60, seed: int = 7, label_nois
     frame[TIMESTAMP_COLUMN] = placed_at
     frame[ORDER_KEY] = [f"o-{seed}-{i:06d}" for i in range(rows)]
     return frame
+
+
+def small_trained_model() -> TrainedModel:
+    """A quickly trained fraud model (20 boosting rounds on 1,200 synthetic orders) for tests that need one to serve."""
+    from models.fraud.training import train_fraud_model  # scikit-learn's import is slow: only these tests need it
+
+    return train_fraud_model(
+        synthetic_orders(1200, seed=21), holdout_days=14, params={"max_iter": 20}, table_versions={}
+    )
