@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from ingest.core.cards import mask_card_numbers
 from ingest.core.progress import Progress, ProgressMeter
 from ingest.ecommerce.commands import Command
 from ingest.ecommerce.customer_identity import imported_customer, imported_product
@@ -199,7 +200,8 @@ def _reject(summary: ImportSummary, rejects: RowWriter, values: list[str], line:
     summary.rejected += 1
     if len(summary.rejects) < KEPT_REJECTS:
         summary.rejects.append(Reject(line, reason))
-    rejects.writerow([line, reason, *values])  # the row as it was, extra fields too
+    # The row as it was, extra fields too, but never a card number: the file is kept and shared to fix the rows.
+    rejects.writerow([line, reason, *map(mask_card_numbers, values)])
 
 
 def _is_time_ordered(path: Path, mapping: ColumnMapping) -> bool:

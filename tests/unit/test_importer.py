@@ -207,3 +207,17 @@ def test_generated_traffic_survives_the_trip_through_a_csv(tmp_path: Path) -> No
     expected = [c for c in generated if isinstance(c, ORDER_FLOW)]
     assert [c for c in commands if isinstance(c, ORDER_FLOW)] == expected
     assert len(of_type(expected, FileChargeback)) == summary.chargebacks_emitted > 0
+
+
+def test_a_rejected_row_keeps_its_card_number_out_of_the_rejects_file(tmp_path: Path) -> None:
+    header = [*HEADER, "CARD_NUMBER", "NOTE"]
+    rows = [
+        ["t1", "2024-03-01 10:00:00", "c1", "7", "a lot", "0", "4111111111111111", "card 5500 0000 0000 0004"],
+        ["t2", "2024-03-01 10:05:00", "c1", "7", "10.00", "0", "4111111111111111", "fine"],
+    ]
+    _, summary = imported(write_rows(tmp_path / "cards.csv", header, rows))
+    assert summary.rejected == 1 and summary.orders == 1
+    written = (tmp_path / "cards.rejects.csv").read_text()
+    assert "4111111111111111" not in written and "5500 0000 0000 0004" not in written
+    [row] = list(csv.DictReader(written.splitlines()))
+    assert (row["CARD_NUMBER"], row["NOTE"], row["TX_AMOUNT"]) == ("************1111", "card ************0004", "a lot")

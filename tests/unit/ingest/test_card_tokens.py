@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.core.cards import card_brand, card_numbers_in, card_token, protect_card, token_of_fingerprint
+from ingest.core.cards import (
+    card_brand,
+    card_numbers_in,
+    card_token,
+    mask_card_numbers,
+    protect_card,
+    token_of_fingerprint,
+)
 from ingest.ecommerce.cards import random_card_number
 from ingest.ecommerce.commands import OrderLine, PlaceOrder
 from lakehouse.settings import DEV_CARD_TOKEN_KEY, Settings
@@ -97,3 +104,12 @@ def test_the_development_key_is_refused_off_loopback() -> None:
         settings.require_card_token_key("127.0.0.1", "10.1.2.3")
     secret = Settings(card_token_key="a-real-secret-of-some-length")
     assert secret.require_card_token_key("0.0.0.0") == "a-real-secret-of-some-length"
+
+
+def test_masking_keeps_the_last_four_digits_of_each_card_and_nothing_else_changes() -> None:
+    text = "paid 4111 1111 1111 1111 and 378282246310005 for order p-42-20261203-0000004 at t=21.4111111111111111"
+    assert (
+        mask_card_numbers(text)
+        == "paid ************1111 and ***********0005 for order p-42-20261203-0000004 at t=21.4111111111111111"
+    )
+    assert card_numbers_in(mask_card_numbers(text)) == []
