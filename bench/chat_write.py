@@ -26,6 +26,7 @@ from bench.ingest_throughput import free_port
 from bench.report import Measurement, Report, Stopwatch, load_average
 from ingest.chat.app import create_app
 from ingest.chat.buckets import day_of, message_id_at
+from ingest.core.api_keys import dev_key
 from ingest.core.cassandra import open_session
 from ingest.core.relay import relay_pass, sources_in
 from ingest.domains import storage_declarations
@@ -83,7 +84,9 @@ def bench_http(settings: Settings, run: str, count: int, workers: int, moderate:
     while not server.started:
         time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {dev_key('chat')}"}
+        ) as client:
             users = seed_room(client, run, workers)
 
             def send(number: int) -> None:

@@ -28,6 +28,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from psycopg import sql
 
 from bench.report import Measurement, Report, Stopwatch, load_average
+from ingest.core.api_keys import dev_key
 from ingest.core.envelope import EventEnvelope
 from ingest.core.outbox import outbox_table
 from ingest.core.relay import RelaySources, open_relay, relay_documents, relay_outbox, relay_pass
@@ -178,7 +179,14 @@ def post_orders(
     app = start_app(port, workers, command)
     latencies: list[float] = []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, Stopwatch() as posted:
+        with (
+            httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                timeout=30,
+                headers={"Authorization": f"Bearer {dev_key('ecommerce')}"},
+            ) as client,
+            Stopwatch() as posted,
+        ):
 
             def post(number: int) -> None:
                 body = order(f"{run}-http", run, customer_id, number).model_dump(mode="json")

@@ -22,6 +22,7 @@ import httpx
 import psycopg
 import uvicorn
 
+from ingest.core.api_keys import dev_key
 from ingest.core.cassandra import open_session
 from ingest.social.app import create_app
 from ingest.social.feed_keys import entry_id
@@ -47,7 +48,7 @@ def through_app(settings: Settings, posts: int, workers: int) -> tuple[float, fl
     while not server.started:
         time.sleep(0.1)
     base, author = f"http://127.0.0.1:{port}", f"bench-{run_id}"
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {dev_key('social')}"}) as client:
         client.post("/users", json={"user_id": author, "handle": author, "email": f"{author}@bench.test"})
 
         def post(n: int) -> None:

@@ -121,6 +121,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             "   stop: `lakehouse serve anomaly --stop`"
         )
     print("      `.venv/bin/lakehouse iot serve` → http://127.0.0.1:8004/docs, `lakehouse iot gateway` → :8005/docs")
+    print("      the apps take `Authorization: Bearer dev-<domain>-key` on loopback; `lakehouse keys` issues real ones")
     return 0
 
 
@@ -236,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     from entrypoints.card_scan import register as register_card_scan
 
     register_card_scan(commands)
+
+    from entrypoints.keys_cli import register as register_keys
+
+    register_keys(commands)
 
     from entrypoints.notebooks import register as register_notebooks
 

@@ -7,12 +7,16 @@ them: one order like the customer's usual ones, one far above their habit, one a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
 
+from ingest.core.api_keys import KeyStore, dev_key
 from ingest.ecommerce.app import create_app
+from ingest.ecommerce.contract import CONTRACT
 from ingest.ecommerce.generator import simulate
 from ingest.ecommerce.traffic import TrafficConfig
 from ingest.ecommerce.transactions import Transaction
@@ -55,10 +59,26 @@ def _with(transaction: Transaction, **changes: object) -> Transaction:
     return Transaction(**{**transaction.__dict__, **changes})
 
 
+@contextmanager
+def demo_key(settings: Settings) -> Iterator[str]:
+    """The key the demo places orders with, as a shop front would: the development key while it is on; else one
+    issued for the demo (orders only) and revoked after it."""
+    if settings.api_dev_keys:
+        yield dev_key(CONTRACT.name)
+        return
+    store = KeyStore(settings)
+    issued = store.issue(CONTRACT.name, "main-job-demo", frozenset({"orders:write"}), settings.api_rate_per_minute)
+    try:
+        yield issued.key
+    finally:
+        store.revoke(issued.principal.key_id)
+
+
 def place_demo_orders(settings: Settings, config: TrafficConfig) -> list[DemoOrder]:
     """POST each demo order to the app (in process, through its real HTTP stack) and collect its fraud decision."""
     placed = []
-    with TestClient(create_app(settings, fraud_scoring=True)) as client:
+    with demo_key(settings) as key, TestClient(create_app(settings, fraud_scoring=True)) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         for label, transaction in demo_orders(config):
             order_id = f"demo-{uuid.uuid4().hex[:10]}"
             body = {

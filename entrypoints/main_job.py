@@ -34,6 +34,7 @@ from entrypoints.instances import dagster_command, dagster_environment
 from entrypoints.iot_demo import DeviceNotice, IotReport, device_notices, run_iot
 from entrypoints.model_reuse import REUSABLE, registered_champions
 from entrypoints.phases import PhaseClock
+from entrypoints.step_times import slowest_steps
 from ingest.core.relay import relay_pass
 from ingest.domains import DOMAINS, consume_notifications, relay_sources, storage_declarations
 from ingest.ecommerce.fraud_patterns import FraudConfig
@@ -99,6 +100,9 @@ def materialize_assets(settings: Settings, progress: Progress, selection: str, l
     if result.returncode != 0:
         tail = "\n".join(log_file.read_text().splitlines()[-40:])
         raise MainJobError(f"Dagster materialisation failed (exit {result.returncode}); log tail:\n{tail}")
+    steps = slowest_steps(log_file.read_text())
+    if steps:
+        progress(steps)
 
 
 def traffic_config(orders: int, seed: int, now: datetime | None = None) -> TrafficConfig:

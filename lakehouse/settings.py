@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     # Every domain app and the telemetry gateway refuse a larger request body with 413 before reading it.
     http_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
+    # API keys of the domain apps (`lakehouse keys`, `ingest/core/api_keys.py`). `dev-<domain>-key` holds every
+    # scope while api_dev_keys is on, and an app refuses to listen off loopback then. A key issued without its own
+    # rate gets api_rate_per_minute; a verified key is trusted for api_key_cache_s (a revocation takes that long).
+    api_dev_keys: bool = True
+    api_rate_per_minute: int = Field(default=600, ge=1)
+    api_key_cache_s: float = Field(default=5.0, ge=0)
+
     # IoT: the device registry app, the telemetry gateway devices post readings to (its batch limit), and the
     # BentoML anomaly service with its key. Telemetry bypasses the PostgreSQL outbox: the gateway produces to Kafka.
     iot_app_url: str = "http://127.0.0.1:8004"

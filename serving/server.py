@@ -208,7 +208,7 @@ def start_detached_servers(settings: Settings, wanted: list[tuple[ServedModel, s
 
 
 def _start_detached(settings: Settings, wanted: list[tuple[ServedModel, str | None, int]]) -> list[ModelServer]:
-    import psutil
+    from stack.processes import owned_process
 
     servers: list[ModelServer] = []
     for model, champion, chosen_port in wanted:
@@ -220,7 +220,7 @@ def _start_detached(settings: Settings, wanted: list[tuple[ServedModel, str | No
         server = _spawn(settings, model, chosen_port)
         pid_file = _pid_file(settings, model)
         pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(f"{server.process.pid} {psutil.Process(server.process.pid).create_time()}\n")
+        pid_file.write_text(owned_process(server.process.pid).line())
         if identity is not None:
             _identity_file(settings, model).write_text(json.dumps(identity, sort_keys=True))
         servers.append(server)

@@ -1,6 +1,9 @@
 """Start, find and stop the server processes this project owns, and nothing else.
 
-A pid file records the pid *and* its start time, so a recycled pid never makes us adopt or kill a stranger.
+A pid file records the pid *and* its start time, so a recycled pid never makes us adopt or kill a stranger. On
+Linux the start is also kept as the kernel counts it, in clock ticks since boot: a wall-clock start time (psutil's
+``create_time``, boot time + ticks) moves when the clock is stepped (a laptop waking up, a paused VM resumed), and
+a server that was running would then look dead: `stack down` left it running and `stack up` found its port taken.
 """
 
 from __future__ import annotations
@@ -17,17 +20,36 @@ from pathlib import Path
 import psutil
 
 
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (``/proc/<pid>/stat`` field 22); None off Linux or when gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces or ')': count fields after the last ')'.
+    return int(stat[stat.rindex(")") + 2 :].split()[19])
+
+
 @dataclass(frozen=True)
 class OwnedProcess:
     pid: int
     started_at: float
+    ticks: int | None = None  # start_ticks at spawn; None in pid files written before it was recorded
 
     def alive(self) -> bool:
         try:
             process = psutil.Process(self.pid)
-            return abs(process.create_time() - self.started_at) < 1.0 and process.status() != psutil.STATUS_ZOMBIE
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return False
+            if self.ticks is not None:
+                return start_ticks(self.pid) == self.ticks
+            return abs(process.create_time() - self.started_at) < 1.0
         except psutil.Error:
             return False
+
+    def line(self) -> str:
+        """The pid file's content."""
+        return f"{self.pid} {self.started_at}" + ("" if self.ticks is None else f" {self.ticks}") + "\n"
 
     def rss_bytes(self) -> int:
         """Resident memory of the server and its children (PostgreSQL forks a process per backend)."""
@@ -43,11 +65,16 @@ class OwnedProcess:
         return total
 
 
+def owned_process(pid: int) -> OwnedProcess:
+    """A running process as a pid file records it."""
+    return OwnedProcess(pid, psutil.Process(pid).create_time(), start_ticks(pid))
+
+
 def read_pid_file(path: Path) -> OwnedProcess | None:
     try:
-        pid, started_at = path.read_text().split()
-        return OwnedProcess(int(pid), float(started_at))
-    except (OSError, ValueError):
+        pid, started_at, *ticks = path.read_text().split()
+        return OwnedProcess(int(pid), float(started_at), int(ticks[0]) if ticks else None)
+    except (OSError, ValueError, IndexError):
         return None
 
 
@@ -75,8 +102,8 @@ def spawn(
             start_new_session=True,
             user=user,
         )
-    owned = OwnedProcess(process.pid, psutil.Process(process.pid).create_time())
-    pid_file.write_text(f"{owned.pid} {owned.started_at}\n")
+    owned = owned_process(process.pid)
+    pid_file.write_text(owned.line())
     return owned
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ingest.core.cli import domain_commands
+from ingest.core.cli import domain_commands, refused_to_serve
 from ingest.core.relay import relay_pass, sources_in
 from lakehouse.settings import Settings
 
@@ -40,6 +40,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from ingest.chat.app import create_app
 
+    if refused_to_serve(settings, args.host):
+        return 2
     uvicorn.run(create_app(settings, moderation=args.moderation), host=args.host, port=args.port)
     return 0
 

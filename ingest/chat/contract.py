@@ -171,6 +171,13 @@ CONTRACT = DomainContract(
     entities=dict(zip(("users", "rooms", "memberships", "messages"), TOPICS, strict=True)),
     # Published to NATS too: chat itself tells the room's moderators (and any other domain may listen).
     notifications=frozenset({MESSAGE_FLAGGED[0]}),
+    scopes={
+        "users:write": "register users and change their profiles",
+        "rooms:write": "open rooms and change their members",
+        "messages:write": "post, edit and delete messages",
+        "moderation:write": "review flagged messages (a moderation desk)",
+        "read": "read rooms' messages, mentions and profiles",
+    },
 )
 
 

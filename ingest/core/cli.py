@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 
+from ingest.core.api_keys import require_no_dev_keys
 from ingest.core.relay import OpenSources, relay_pass, run_relay
 from lakehouse.settings import Settings
 
@@ -66,3 +68,13 @@ def cmd_relay(settings: Settings, args: argparse.Namespace, open_sources: OpenSo
         signal.signal(signum, lambda *_: stop.set())
     run_relay(settings, open_sources, stop, poll_interval_s=args.poll_interval, batch_size=args.batch_size)
     return 0
+
+
+def refused_to_serve(settings: Settings, host: str) -> bool:
+    """Whether an app's ``serve`` must not start on ``host`` (development keys off loopback); says why on stderr."""
+    try:
+        require_no_dev_keys(settings, host)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return True
+    return False

@@ -38,6 +38,7 @@ class DomainContract:
     partitions and retention (a dead-letter twin goes with each); ``migrations`` holds ``postgres/``,
     ``cassandra/`` and ``mongo/`` folders, versioned per domain. ``notifications`` are the event types the kit's
     relay also publishes to NATS JetStream (subject ``lakehouse.<event type>``) for other domains to act on.
+    ``scopes`` are what the domain's app routes require of an API key (``ingest/core/auth.py``).
     """
 
     name: str
@@ -48,6 +49,8 @@ class DomainContract:
     entities: Mapping[str, str] = field(default_factory=dict)
     # Event types also published to NATS; each must be one of ``events`` and named ``<name>.<...>``.
     notifications: frozenset[str] = frozenset()
+    # What an API key of this domain's app may be granted: scope name -> what it allows (`lakehouse keys`).
+    scopes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         declared = {spec.name for spec in self.topics}

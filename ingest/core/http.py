@@ -29,11 +29,13 @@ class Refusal(BaseModel):
 # app to it): the kit's refusals, the input limits, and a 422 that is either FastAPI's list or a domain's sentence.
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"model": Refusal, "description": "The command was refused (the detail says why)."},
-    403: {"model": Refusal, "description": "The actor may not do this."},
+    401: {"model": Refusal, "description": "No API key, or one that is unknown, revoked or of another app."},
+    403: {"model": Refusal, "description": "The actor, or the API key's scopes, may not do this."},
     404: {"model": Refusal, "description": "Something the request names does not exist."},
     409: {"model": Refusal, "description": "It conflicts with what exists (an id reused with other content)."},
     413: {"model": Refusal, "description": "The body is over LAKEHOUSE_HTTP_MAX_BODY_BYTES."},
     422: {"model": Refusal, "description": "The request is invalid: which field, and why."},
+    429: {"model": Refusal, "description": "The key sent more than its rate this minute (see Retry-After)."},
 }
 
 

@@ -6,8 +6,10 @@ A new order is scored for fraud when the app was created with ``fraud_scoring`` 
 order is stored first, then scored; the response carries the decision, and anything but an approval (including no
 answer from the service) leaves the order in status ``review``.
 
-Status codes: 201 created, 200 updated or replayed (an identical retry), 404 unknown referenced id, 409 conflict
-(id reused with other content, order already paid, ...), 422 invalid body (the message names the field).
+Every route but /health needs an API key with the route's scope (`Authorization: Bearer <key>`): 401 without a
+valid key, 403 without the scope, 429 past the key's rate. Status codes: 201 created, 200 updated or replayed (an
+identical retry), 404 unknown referenced id, 409 conflict (id reused with other content, order already paid, ...),
+422 invalid body (the message names the field).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Annotated
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from ingest.core.auth import audit_actor, install_auth, scope_dependency
 from ingest.core.errors import NotFound
 from ingest.core.http import install_error_handlers, install_input_limits
 from ingest.ecommerce import catalog, order_store
@@ -43,17 +46,19 @@ from ingest.ecommerce.commands import (
     UpsertProduct,
 )
 from ingest.ecommerce.context import EcommerceContext, open_context
+from ingest.ecommerce.contract import CONTRACT
 from ingest.ecommerce.projections import OrdersByCustomer, open_orders_by_customer
 from ingest.ecommerce.service import handle
 from lakehouse.settings import Settings, load_settings
 
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Actor = Annotated[str | None, Header(alias="X-Actor", max_length=64, description="who acts (audit log)")]
+needs = scope_dependency(CONTRACT.scopes)
 
 
 def run(request: Request, command: Command, actor: str | None) -> JSONResponse:
     ctx: EcommerceContext = request.app.state.ctx
-    accepted = handle(command, replace(ctx, actor=f"api:{actor}") if actor else ctx)
+    accepted = handle(command, replace(ctx, actor=audit_actor(request, actor)))
     body = AcceptedOut(**asdict(accepted) | {"event_ids": list(accepted.event_ids)}).model_dump(mode="json")
     return JSONResponse(body, status_code=201 if accepted.outcome == "created" else 200)
 
@@ -74,6 +79,7 @@ def create_app(settings: Settings, fraud_scoring: bool = False) -> FastAPI:
     app = FastAPI(title="lakehouse e-commerce", description=__doc__, lifespan=lifespan)
     install_error_handlers(app)
     install_input_limits(app, settings.http_max_body_bytes)
+    install_auth(app, settings, CONTRACT.name)
     add_write_routes(app)
     add_read_routes(app)
     return app
@@ -82,33 +88,40 @@ def create_app(settings: Settings, fraud_scoring: bool = False) -> FastAPI:
 def add_write_routes(app: FastAPI) -> None:
     responses = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
 
-    @app.post("/customers", status_code=201, responses=responses)
+    @app.post("/customers", status_code=201, responses=responses, dependencies=[needs("customers:write")])
     def register_customer(request: Request, body: RegisterCustomer, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
-    @app.put("/products/{product_id}", responses=responses)
+    @app.put("/products/{product_id}", responses=responses, dependencies=[needs("catalog:write")])
     def upsert_product(request: Request, product_id: Id, body: ProductBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, UpsertProduct(product_id=product_id, **body.model_dump()), x_actor)
 
-    @app.put("/carts/{cart_id}", responses=responses)
+    @app.put("/carts/{cart_id}", responses=responses, dependencies=[needs("carts:write")])
     def update_cart(request: Request, cart_id: Id, body: CartBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, UpdateCart(cart_id=cart_id, **body.model_dump()), x_actor)
 
-    @app.post("/orders", status_code=201, responses=responses)
+    @app.post("/orders", status_code=201, responses=responses, dependencies=[needs("orders:write")])
     def place_order(request: Request, body: PlaceOrder, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
-    @app.post("/orders/{order_id}/payments", status_code=201, responses=responses)
+    @app.post(
+        "/orders/{order_id}/payments", status_code=201, responses=responses, dependencies=[needs("payments:write")]
+    )
     def capture_payment(request: Request, order_id: Id, body: PaymentBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, CapturePayment(order_id=order_id, **body.model_dump()), x_actor)
 
-    @app.post("/orders/{order_id}/chargebacks", status_code=201, responses=responses)
+    @app.post(
+        "/orders/{order_id}/chargebacks",
+        status_code=201,
+        responses=responses,
+        dependencies=[needs("chargebacks:write")],
+    )
     def file_chargeback(request: Request, order_id: Id, body: ChargebackBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, FileChargeback(order_id=order_id, **body.model_dump()), x_actor)
 
 
 def add_read_routes(app: FastAPI) -> None:
-    @app.get("/orders/{order_id}", response_model=OrderOut)
+    @app.get("/orders/{order_id}", response_model=OrderOut, dependencies=[needs("read")])
     def get_order(request: Request, order_id: Id) -> dict:
         with request.app.state.ctx.pool.connection() as conn:
             order = order_store.order_view(conn, order_id)
@@ -116,7 +129,7 @@ def add_read_routes(app: FastAPI) -> None:
             raise NotFound(f"order_id: order {order_id!r} does not exist")
         return order
 
-    @app.get("/customers/{customer_id}/orders", response_model=list[CustomerOrderOut])
+    @app.get("/customers/{customer_id}/orders", response_model=list[CustomerOrderOut], dependencies=[needs("read")])
     def customer_orders(
         request: Request, customer_id: Id, month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
     ) -> list[dict]:
@@ -127,7 +140,7 @@ def add_read_routes(app: FastAPI) -> None:
         orders_view: OrdersByCustomer = request.app.state.orders_view
         return orders_view.orders_of(customer_id, month)
 
-    @app.get("/products/{product_id}", response_model=ProductOut)
+    @app.get("/products/{product_id}", response_model=ProductOut, dependencies=[needs("read")])
     def get_product(request: Request, product_id: Id) -> dict:
         product = catalog.find_product(request.app.state.ctx.products, product_id)
         if product is None:

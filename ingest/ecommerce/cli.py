@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.core.cli import domain_commands
+from ingest.core.cli import domain_commands, refused_to_serve
 from ingest.core.relay import sources_in
 from ingest.ecommerce.traffic_cli import _relay as relay_after_import
 from ingest.ecommerce.traffic_cli import register_traffic
@@ -70,6 +70,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.ecommerce.app import create_app
 
     settings.require_card_token_key(args.host)  # a listener off loopback takes real cards: no development key
+    if refused_to_serve(settings, args.host):
+        return 2
     if args.workers > 1:  # each worker process builds its own app from the LAKEHOUSE_* environment
         factory = "app_from_environment" if args.fraud_scoring else "unscored_app_from_environment"
         uvicorn.run(

@@ -159,6 +159,15 @@ CONTRACT = DomainContract(
     migrations=Path(__file__).with_name("migrations"),
     entities=dict(zip(("customers", "products", "carts", "orders", "payments"), TOPICS, strict=True)),
     notifications=frozenset({"ecommerce.order.held"}),
+    scopes={
+        "customers:write": "register customers",
+        "catalog:write": "add and change products",
+        "carts:write": "change carts",
+        "orders:write": "place orders (a shop front)",
+        "payments:write": "capture payments (the payments back office)",
+        "chargebacks:write": "file chargebacks (the payments back office)",
+        "read": "read orders, a customer's orders and products",
+    },
 )
 
 

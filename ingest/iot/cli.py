@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.core.cli import domain_commands
+from ingest.core.cli import domain_commands, refused_to_serve
 from ingest.core.relay import relay_pass, sources_in
 from ingest.iot.telemetry_cli import register_telemetry
 from ingest.iot.traffic_cli import register_traffic
@@ -47,6 +47,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.iot.app import create_app
 
     host, port = host_port(settings.iot_app_url, 8004)
+    if refused_to_serve(settings, args.host or host):
+        return 2
     uvicorn.run(create_app(settings), host=args.host or host, port=args.port or port)
     return 0
 

@@ -228,6 +228,12 @@ CONTRACT = DomainContract(
     },
     # The owner's chat is told of each alert (chat subscribes); any other domain may listen too.
     notifications=frozenset({ANOMALY_ALERTED[0]}),
+    scopes={
+        "registry:write": "add sites, device models, firmware and rollouts",
+        "devices:write": "register devices, change their status and config, rotate their keys",
+        "tickets:write": "open and update maintenance tickets",
+        "read": "read devices, a site's devices, tickets and alerts",
+    },
 )
 
 

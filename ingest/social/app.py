@@ -6,6 +6,8 @@ A restricted user's post is accepted (201) but *held*: not fanned out to followe
 New posts and comments are moderated after commit when the app was created with ``moderation``; with the sentiment
 service down they stay accepted and unscored until `lakehouse social moderate-pending`.
 
+Every route but /health needs an API key with the route's scope (`Authorization: Bearer <key>`): 401 without a
+valid key, 403 without the scope, 429 past the key's rate.
 Status codes: 201 created, 200 updated or replayed, 404 unknown user or post, 409 id reused with other content or a
 closed post, 422 invalid body or cursor (the message says which field and why).
 """
@@ -20,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from ingest.core.auth import audit_actor, install_auth, scope_dependency
 from ingest.core.errors import NotFound
 from ingest.core.http import install_error_handlers, install_input_limits
 from ingest.social import documents
@@ -34,6 +37,7 @@ from ingest.social.api_models import (
 )
 from ingest.social.commands import AddComment, ChangeFollow, Command, CreatePost, React, RegisterUser, ReviewPost
 from ingest.social.context import SocialContext, open_context
+from ingest.social.contract import CONTRACT
 from ingest.social.feed_keys import Cursor
 from ingest.social.service import handle
 from lakehouse.settings import Settings
@@ -41,11 +45,12 @@ from lakehouse.settings import Settings
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Actor = Annotated[str | None, Header(alias="X-Actor", max_length=64, description="who acts (audit log)")]
 RESPONSES: dict[int | str, dict[str, Any]] = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
+needs = scope_dependency(CONTRACT.scopes)
 
 
 def run(request: Request, command: Command, actor: str | None) -> JSONResponse:
     ctx: SocialContext = request.app.state.ctx
-    accepted = handle(command, replace(ctx, actor=f"api:{actor}") if actor else ctx)
+    accepted = handle(command, replace(ctx, actor=audit_actor(request, actor)))
     body = AcceptedOut(
         resource=accepted.resource,
         id=accepted.id,
@@ -66,44 +71,57 @@ def create_app(settings: Settings, moderation: bool = True) -> FastAPI:
     app = FastAPI(title="lakehouse social", description=__doc__, lifespan=lifespan)
     install_error_handlers(app)
     install_input_limits(app, settings.http_max_body_bytes)
+    install_auth(app, settings, CONTRACT.name)
     add_write_routes(app)
     add_read_routes(app)
     return app
 
 
 def add_write_routes(app: FastAPI) -> None:
-    @app.post("/users", status_code=201, responses=RESPONSES)
+    @app.post("/users", status_code=201, responses=RESPONSES, dependencies=[needs("users:write")])
     def register_user(request: Request, body: RegisterUser, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
-    @app.put("/users/{followee_id}/followers", responses=RESPONSES, summary="follow a user")
+    @app.put(
+        "/users/{followee_id}/followers",
+        responses=RESPONSES,
+        summary="follow a user",
+        dependencies=[needs("follows:write")],
+    )
     def follow(request: Request, followee_id: Id, body: FollowBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, ChangeFollow(followee_id=followee_id, following=True, **body.model_dump()), x_actor)
 
-    @app.delete("/users/{followee_id}/followers/{follower_id}", responses=RESPONSES, summary="unfollow a user")
+    @app.delete(
+        "/users/{followee_id}/followers/{follower_id}",
+        responses=RESPONSES,
+        summary="unfollow a user",
+        dependencies=[needs("follows:write")],
+    )
     def unfollow(request: Request, followee_id: Id, follower_id: Id, x_actor: Actor = None) -> JSONResponse:
         command = ChangeFollow(follower_id=follower_id, followee_id=followee_id, following=False)
         return run(request, command, x_actor)
 
-    @app.post("/posts", status_code=201, responses=RESPONSES)
+    @app.post("/posts", status_code=201, responses=RESPONSES, dependencies=[needs("posts:write")])
     def create_post(request: Request, body: CreatePost, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
-    @app.post("/posts/{post_id}/comments", status_code=201, responses=RESPONSES)
+    @app.post("/posts/{post_id}/comments", status_code=201, responses=RESPONSES, dependencies=[needs("posts:write")])
     def add_comment(request: Request, post_id: Id, body: CommentBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, AddComment(post_id=post_id, **body.model_dump()), x_actor)
 
-    @app.post("/posts/{post_id}/reactions", status_code=201, responses=RESPONSES)
+    @app.post("/posts/{post_id}/reactions", status_code=201, responses=RESPONSES, dependencies=[needs("posts:write")])
     def react(request: Request, post_id: Id, body: ReactionBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, React(post_id=post_id, **body.model_dump()), x_actor)
 
-    @app.post("/posts/{post_id}/reviews", status_code=201, responses=RESPONSES)
+    @app.post(
+        "/posts/{post_id}/reviews", status_code=201, responses=RESPONSES, dependencies=[needs("moderation:write")]
+    )
     def review(request: Request, post_id: Id, body: ReviewBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, ReviewPost(post_id=post_id, **body.model_dump()), x_actor)
 
 
 def add_read_routes(app: FastAPI) -> None:
-    @app.get("/posts/{post_id}", response_model=PostOut)
+    @app.get("/posts/{post_id}", response_model=PostOut, dependencies=[needs("read")])
     def get_post(request: Request, post_id: Id) -> dict[str, Any]:
         ctx: SocialContext = request.app.state.ctx
         post = documents.post_with_thread(ctx.posts, post_id)
@@ -112,7 +130,7 @@ def add_read_routes(app: FastAPI) -> None:
         assert ctx.views is not None
         return post | {"reactions": ctx.views.reaction_counts(post_id)}
 
-    @app.get("/users/{user_id}/feed", response_model=FeedPageOut)
+    @app.get("/users/{user_id}/feed", response_model=FeedPageOut, dependencies=[needs("read")])
     def home_feed(
         request: Request,
         user_id: Id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.core.cli import domain_commands
+from ingest.core.cli import domain_commands, refused_to_serve
 from ingest.core.relay import sources_in
 from ingest.social.traffic_cli import register_traffic
 from lakehouse.settings import Settings
@@ -36,6 +36,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from ingest.social.app import create_app
 
+    if refused_to_serve(settings, args.host):
+        return 2
     uvicorn.run(create_app(settings, moderation=args.moderation), host=args.host, port=args.port)
     return 0
 

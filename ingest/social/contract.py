@@ -152,4 +152,11 @@ CONTRACT = DomainContract(
     entities=dict(zip(("users", "follows", "posts", "comments", "reactions"), TOPICS, strict=True)),
     # Other domains act on these (chat may mute a restricted user; NATS subjects lakehouse.social.*).
     notifications=frozenset({POST_FLAGGED[0], TRUST_CHANGED[0]}),
+    scopes={
+        "users:write": "register users",
+        "follows:write": "follow and unfollow",
+        "posts:write": "write posts, comments and reactions",
+        "moderation:write": "review flagged posts (a moderation desk)",
+        "read": "read posts and feeds",
+    },
 )

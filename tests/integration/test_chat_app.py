@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from app_keys import dev_headers
 from fastapi.testclient import TestClient
 from ports import free_port
 
@@ -31,7 +32,7 @@ def chat_settings(stack_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(chat_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(chat_settings)) as test_client:
+    with TestClient(create_app(chat_settings), headers=dev_headers("chat")) as test_client:
         yield test_client
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from app_keys import dev_headers
 from fastapi.testclient import TestClient
 
 from ingest.core.relay import relay_pass
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def client(stack_settings: Settings) -> Iterator[TestClient]:
     apply_all(stack_settings, storage_declarations(), progress=lambda line: None)
-    with TestClient(create_app(stack_settings)) as test_client:
+    with TestClient(create_app(stack_settings), headers=dev_headers("ecommerce")) as test_client:
         yield test_client
 
 

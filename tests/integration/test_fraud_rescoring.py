@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from app_keys import dev_headers
 from ecommerce_shop import open_shop, order_command
 from fraud_served import Served
 from ports import free_port
@@ -74,7 +75,7 @@ def silent_service() -> Iterator[tuple[str, threading.Event]]:
 
 def post_until_killed(url: str, body: dict) -> None:
     with contextlib.suppress(httpx.TransportError):  # the app is killed while the request waits: the point
-        httpx.post(url, json=body, timeout=180)
+        httpx.post(url, json=body, headers=dev_headers("ecommerce"), timeout=180)
 
 
 def order_row(settings: Settings, order_id: str) -> dict[str, object] | None:

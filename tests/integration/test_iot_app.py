@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from app_keys import dev_headers
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, TopicPartition
 
@@ -33,7 +34,7 @@ def iot_settings(stack_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(iot_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(iot_settings), headers={"X-Actor": "tester"}) as test_client:
+    with TestClient(create_app(iot_settings), headers=dev_headers("iot", **{"X-Actor": "tester"})) as test_client:
         yield test_client
 
 
@@ -268,7 +269,7 @@ def test_a_seeded_fleet_registers_once_and_a_rerun_adds_nothing(iot_settings) ->
         )
     assert all(key_matches(d.key, stored[d.device_id]) for d in first)
     assert sum(count for _, count in versions) == 6 and {v for v, _ in versions} <= {"1.0.0", "1.1.0"}
-    with TestClient(create_app(iot_settings)) as reader:
+    with TestClient(create_app(iot_settings), headers=dev_headers("iot")) as reader:
         shown = reader.get(f"/devices/{first[0].device_id}").json()
     assert shown["config"]["config_version"] == 1 and shown["config"]["sampling_seconds"] == first[0].sampling_seconds
     assert shown["owner_id"] == first[0].owner_id and shown["firmware"]["version"] in {"1.0.0", "1.1.0"}

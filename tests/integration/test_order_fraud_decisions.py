@@ -13,6 +13,7 @@ import httpx
 import pandas as pd
 import psycopg
 import pytest
+from app_keys import dev_headers
 from ecommerce_shop import open_shop, order_command
 from fastapi.testclient import TestClient
 from fraud_served import Served
@@ -77,7 +78,7 @@ def silent_url() -> Iterator[str]:
 
 
 def app_client(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings, fraud_scoring=True))
+    return TestClient(create_app(settings, fraud_scoring=True), headers=dev_headers("ecommerce"))
 
 
 def stored_order(settings: Settings, order_id: str) -> dict:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from app_keys import dev_headers
 from fastapi.testclient import TestClient
 
 from ingest.core.relay import open_relay, relay_once, sources_in
@@ -31,7 +32,7 @@ def down_settings(stack_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(down_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(down_settings)) as test_client:
+    with TestClient(create_app(down_settings), headers=dev_headers("social")) as test_client:
         yield test_client
 
 

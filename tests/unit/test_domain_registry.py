@@ -23,6 +23,7 @@ def test_the_kit_is_bootstrapped_before_every_domain_each_with_its_own_versions(
         "0002_moderation",
         "0003_inbox",
         "0004_audit_inserts_by_statement",
+        "0005_api_keys",
     ]
     assert declarations[0].folder("cassandra") is None and declarations[0].topics == ()
 

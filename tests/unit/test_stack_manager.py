@@ -149,3 +149,25 @@ def test_concurrent_ups_start_one_server_not_two(settings):
         assert all(result.healthy for result in results)
     finally:
         stacks[0].down(progress=quiet)
+
+
+def test_a_stepped_clock_does_not_make_a_running_server_look_dead(stack, settings):
+    status = stack.up(progress=quiet)[0]
+    (service,) = stack.services
+    owned = processes.read_pid_file(service.pid_file)
+    assert owned is not None and owned.ticks == processes.start_ticks(status.pid) and owned.alive()
+    # The wall clock was stepped an hour since the pid file was written (a laptop woke up): the boot-relative start
+    # still names the same process, so it is still ours, and `down` stops it.
+    service.pid_file.write_text(processes.OwnedProcess(owned.pid, owned.started_at - 3600, owned.ticks).line())
+    assert stack.status()[0].pid == status.pid
+    stack.down(progress=quiet)
+    assert not _running(status.pid)
+
+
+def test_a_recycled_pid_is_not_ours_and_an_old_pid_file_still_reads(settings):
+    me = processes.owned_process(os.getpid())
+    assert me.alive()
+    assert not processes.OwnedProcess(me.pid, me.started_at, me.ticks + 1).alive()  # same pid, another start
+    legacy = settings.home_dir / "legacy.pid"
+    legacy.write_text(f"{me.pid} {me.started_at}\n")  # written before ticks were recorded
+    assert processes.read_pid_file(legacy) == processes.OwnedProcess(me.pid, me.started_at) and me.alive()
