@@ -42,7 +42,7 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    rate = args.rate or settings.api_rate_per_minute
+    rate = settings.api_rate_per_minute if args.rate is None else args.rate
     if rate < 1:
         print("error: --rate must be at least 1 request per minute", file=sys.stderr)
         return 2

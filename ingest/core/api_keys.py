@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,7 +81,7 @@ def parse_key(key: str) -> tuple[str, str]:
     return key_id, secret
 
 
-def check_scopes(requested: list[str], declared: dict[str, str] | frozenset[str], domain: str) -> frozenset[str]:
+def check_scopes(requested: list[str], declared: Collection[str], domain: str) -> frozenset[str]:
     """The requested scopes, when each is one ``domain`` declares (or ``*``); else a ValueError listing them."""
     unknown = sorted(set(requested) - set(declared) - {ALL_SCOPES})
     if unknown or not requested:
@@ -101,9 +102,7 @@ def require_no_dev_keys(settings: Settings, *hosts: str) -> None:
 
 
 def dev_principal(domain: str) -> Principal:
-    return Principal(
-        key_id="dev", domain=domain, client="development", scopes=frozenset({ALL_SCOPES}), rate_per_minute=None
-    )
+    return Principal(DEV_KEY_ID, domain, "development", frozenset({ALL_SCOPES}), rate_per_minute=None)
 
 
 class KeyStore:

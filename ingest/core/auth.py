@@ -134,13 +134,13 @@ def _authorise(
     return principal
 
 
-def audit_actor(request: Request, named: str | None, default: str = "api") -> str:
+def audit_actor(request: Request, named: str | None, default: str = "api", prefix: str = "api:") -> str:
     """Who the audit log names for a request: ``api:<client>/<named>`` for an issued key (its client, then the
     ``X-Actor`` the caller named), ``api:<named>`` or ``default`` for the development key, which names no client."""
     principal: Principal | None = getattr(request.state, "principal", None)
     client = principal.client if principal is not None and principal.key_id != DEV_KEY_ID else None
     parts = [part for part in (client, named) if part]
-    return f"api:{'/'.join(parts)}" if parts else default
+    return prefix + "/".join(parts) if parts else default
 
 
 def scope_dependency(declared: Mapping[str, str]) -> Callable[[str], Any]:

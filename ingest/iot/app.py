@@ -63,8 +63,8 @@ needs = scope_dependency(CONTRACT.scopes)
 
 
 def run(request: Request, command: Command, actor: str) -> JSONResponse:
-    # The named actor as before; an issued key's client before it (`audit_actor` without its "api:").
-    accepted = handle(command, request.app.state.ctx, audit_actor(request, actor).removeprefix("api:"))
+    # IoT records the named actor bare, as before; an issued key's client goes before it.
+    accepted = handle(command, request.app.state.ctx, audit_actor(request, actor, prefix=""))
     body = AcceptedOut(**asdict(accepted) | {"event_ids": list(accepted.event_ids)}).model_dump(mode="json")
     return JSONResponse(body, status_code=201 if accepted.outcome == "created" else 200)
 
