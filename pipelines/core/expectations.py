@@ -8,13 +8,16 @@ them without Dagster; the asset checks call :func:`validate`.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import DataFrame
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
 
 
 class LazyModule:
@@ -104,3 +107,21 @@ def validate(frame: DataFrame, name: str, expectations: list[gxe.Expectation]) -
 
 def validate_silver(frame: DataFrame, table: str, expectations: Callable[[], list[gxe.Expectation]]) -> Validation:
     return validate(frame, f"silver_{table}", expectations())
+
+
+def suite_fingerprint(expectations: list[gxe.Expectation]) -> str:
+    """A digest of what the suite checks (types, columns, bounds, severity): a validation stays valid for a table
+    version only while its suite is the same."""
+    configurations = [expectation.configuration.to_json_dict() for expectation in expectations]
+    return hashlib.sha256(json.dumps(configurations, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def current_version(spark: SparkSession, path: str) -> int:
+    """The Delta table's latest version, from its log (no data is read)."""
+    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+
+
+def version_frame(spark: SparkSession, path: str, version: int) -> DataFrame:
+    """The table as of ``version``: what a validation recorded against that version has seen, even while a stream
+    commits newer ones."""
+    return spark.read.format("delta").option("versionAsOf", version).load(path)

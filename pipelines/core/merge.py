@@ -12,6 +12,7 @@ of whole rows: finding out shuffles the key columns only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -60,11 +61,10 @@ def has_no_rows(spark: SparkSession, path: str) -> bool:
     return DeltaTable.forPath(spark, path).detail().select("numFiles").first()[0] == 0
 
 
-def append_rows(spark: SparkSession, path: str, rows: DataFrame) -> int:
-    """Append ``rows`` to the Delta table at ``path``; returns the rows written (from the commit's own metrics)."""
+def append_rows(path: str, rows: DataFrame, count: int) -> int:
+    """Append ``rows`` (``count`` of them, counted by the caller's key pass) to the Delta table at ``path``."""
     rows.write.format("delta").mode("append").save(path)
-    metrics = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
-    return int(metrics[0].get("numOutputRows", 0)) if metrics and metrics[0] else 0
+    return count
 
 
 def _on(keys: Sequence[str]) -> str:
@@ -77,16 +77,21 @@ def rows_changed(merge_result: DataFrame) -> int:
     return int(metrics["num_inserted_rows"]) + int(metrics["num_updated_rows"]) if metrics else 0
 
 
-def has_repeated_keys(rows: DataFrame, keys: Sequence[str]) -> bool:
-    """Whether two of ``rows`` share ``keys``: a shuffle of the key columns only, not of whole rows."""
-    counts = rows.groupBy(*keys).count()
-    return counts.filter(F.col("count") > 1).limit(1).count() > 0
+@dataclass(frozen=True)
+class KeyCounts:
+    rows: int
+    keys: int
+
+    @property
+    def repeated(self) -> bool:
+        return self.keys < self.rows
 
 
-def one_per_key_any(rows: DataFrame, keys: Sequence[str]) -> DataFrame:
-    """``rows`` with one row per ``keys`` (any of the copies): untouched when the keys are already unique, the
-    usual case of at-least-once delivery, so that only the key columns are shuffled to find out."""
-    return rows.dropDuplicates(list(keys)) if has_repeated_keys(rows, keys) else rows
+def key_counts(rows: DataFrame, keys: Sequence[str]) -> KeyCounts:
+    """Rows and distinct ``keys`` in one pass that shuffles the key columns only, not whole rows: whether a batch
+    needs deduplicating, and how many rows an append of it (deduplicated) writes."""
+    counted = rows.groupBy(*keys).count().agg(F.count(F.lit(1)).alias("keys"), F.sum("count").alias("rows")).first()
+    return KeyCounts(rows=int(counted["rows"] or 0), keys=int(counted["keys"]))
 
 
 def with_table_columns(table: DeltaTable, rows: DataFrame) -> DataFrame:
@@ -97,10 +102,12 @@ def with_table_columns(table: DeltaTable, rows: DataFrame) -> DataFrame:
 
 
 def insert_new(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[str]) -> int:
-    """Insert rows whose ``keys`` the table does not have yet (the at-least-once dedupe); returns rows inserted."""
-    source = one_per_key_any(rows, keys)
+    """Insert rows whose ``keys`` the table does not have yet (the at-least-once dedupe); returns rows inserted.
+    Keys already unique in the batch (the usual case of at-least-once delivery) skip the deduplication."""
+    counts = key_counts(rows, keys)
+    source = rows.dropDuplicates(list(keys)) if counts.repeated else rows
     if has_no_rows(spark, path):
-        return append_rows(spark, path, source)
+        return append_rows(path, source, counts.keys)
     table = DeltaTable.forPath(spark, path)
     merge = table.alias("t").merge(with_table_columns(table, source).alias("s"), _on(keys))
     return rows_changed(merge.whenNotMatchedInsertAll().execute())
@@ -108,9 +115,10 @@ def insert_new(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[s
 
 def upsert_latest(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[str], newer_by: str) -> int:
     """Current state: insert new keys, replace a row only with a strictly newer one (older replays are ignored)."""
-    source = one_per_key(rows, keys, [newer_by]) if has_repeated_keys(rows, keys) else rows
+    counts = key_counts(rows, keys)
+    source = one_per_key(rows, keys, [newer_by]) if counts.repeated else rows
     if has_no_rows(spark, path):
-        return append_rows(spark, path, source)
+        return append_rows(path, source, counts.keys)
     newer = f"s.`{newer_by}` > t.`{newer_by}` OR t.`{newer_by}` IS NULL"
     table = DeltaTable.forPath(spark, path)
     merge = table.alias("t").merge(with_table_columns(table, source).alias("s"), _on(keys))
