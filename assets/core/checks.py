@@ -41,9 +41,13 @@ def silver_expectations_check(
     def _check(context: AssetCheckExecutionContext, lakehouse: LakehouseResource) -> AssetCheckResult:
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)
         path, suite = lake.silver(table), expectations()
-        version, fingerprint = current_version(spark, path), suite_fingerprint(suite)
-        recorded = {"table_version": MetadataValue.int(version), "suite": MetadataValue.text(fingerprint)}
-        earlier = passed_before(context.instance, context.check_specs[0].key, version, fingerprint)
+        (table_id, version), fingerprint = current_version(spark, path), suite_fingerprint(suite)
+        recorded = {
+            "table_id": MetadataValue.text(table_id),
+            "table_version": MetadataValue.int(version),
+            "suite": MetadataValue.text(fingerprint),
+        }
+        earlier = passed_before(context.instance, context.check_specs[0].key, (table_id, version, fingerprint))
         if earlier is not None:
             context.log.info(f"silver {table} v{version} passed this suite in run {earlier}: not validated again")
             return AssetCheckResult(passed=True, metadata={**recorded, "passed_in_run": MetadataValue.text(earlier)})
@@ -66,16 +70,16 @@ def silver_checks(domain: DomainLakehouse) -> list[AssetChecksDefinition]:
     return [silver_expectations_check(domain.name, table, suite) for table, suite in domain.expectations.items()]
 
 
-def passed_before(instance: DagsterInstance, key: AssetCheckKey, version: int, fingerprint: str) -> str | None:
-    """The run whose evaluation of ``key`` passed on this table version with this suite, if the latest passing
-    evaluation is one (an older version's pass, or another suite's, proves nothing)."""
+def passed_before(instance: DagsterInstance, key: AssetCheckKey, validated: tuple[str, int, str]) -> str | None:
+    """The run whose evaluation of ``key`` passed on this table (id, version) with this suite, if the latest passing
+    evaluation is one (an older version's pass, another table's at that path or another suite's proves nothing)."""
     history = instance.event_log_storage.get_asset_check_execution_history(
         key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
     )
     event = history[0].event if history else None
     evaluation = event.dagster_event.event_specific_data if event and event.dagster_event else None
     metadata = getattr(evaluation, "metadata", None) or {}
-    table_version, suite = metadata.get("table_version"), metadata.get("suite")
-    if table_version is None or suite is None or (table_version.value, suite.value) != (version, fingerprint):
+    recorded = [metadata.get(name) for name in ("table_id", "table_version", "suite")]
+    if None in recorded or tuple(value.value for value in recorded) != validated:
         return None
     return metadata["passed_in_run"].value if "passed_in_run" in metadata else history[0].run_id

@@ -116,9 +116,11 @@ def suite_fingerprint(expectations: list[gxe.Expectation]) -> str:
     return hashlib.sha256(json.dumps(configurations, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def current_version(spark: SparkSession, path: str) -> int:
-    """The Delta table's latest version, from its log (no data is read)."""
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+def current_version(spark: SparkSession, path: str) -> tuple[str, int]:
+    """The Delta table's id (fixed when it was created: another table at the same path, or in another lake, has
+    another) and latest version, from its log (no data is read)."""
+    table = DeltaTable.forPath(spark, path)
+    return str(table.detail().select("id").first()[0]), int(table.history(1).select("version").first()[0])
 
 
 def version_frame(spark: SparkSession, path: str, version: int) -> DataFrame:

@@ -1,5 +1,6 @@
-"""A silver check reports its own earlier pass for the same Delta version and suite instead of validating again;
-a new version, another suite or an earlier failure are validated. Real Spark, Delta and a Dagster instance."""
+"""A silver check reports its own earlier pass for the same Delta table, version and suite instead of validating
+again; another table at that version, a new version, another suite or an earlier failure are validated. Real Spark,
+Delta and a Dagster instance."""
 
 from __future__ import annotations
 
@@ -64,6 +65,11 @@ def test_a_pass_is_reused_only_for_the_same_version_and_suite(spark, tmp_path: P
         assert again["table_version"] == first["table_version"] and "expectations_evaluated" not in again
         # Reported again from the reused evaluation: still the run that validated.
         assert run(instance, settings, [], check)["passed_in_run"] == first["run_id"]
+
+        # Another lake's table of the same name, at the same version: another table, validated.
+        elsewhere = run(instance, Settings(lake_root=str(tmp_path / "other")), ["a", "b"], check)
+        assert elsewhere["table_version"] == first["table_version"] and elsewhere["table_id"] != first["table_id"]
+        assert elsewhere["expectations_evaluated"] == 1
 
         stricter = run(instance, settings, [], silver_expectations_check(DOMAIN, TABLE, stricter_suite))
         assert stricter["expectations_evaluated"] == 2 and stricter["suite"] != first["suite"]
