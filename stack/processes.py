@@ -116,10 +116,32 @@ def exit_code(owned: OwnedProcess) -> int | None:
     return None
 
 
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every process below ``pid``, wherever it moved: BentoML starts its workers in sessions of their own, so a
+    signal to the server's process group misses them, and a worker left behind keeps serving on the inherited
+    socket."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``'s group and every descendant at once (a crash of the whole server, not of its parent)."""
+    tree = descendants(pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for member in tree:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(tree, timeout=10)
+
+
 def stop(owned: OwnedProcess, grace_s: float = 30.0) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after ``grace_s``."""
+    """SIGTERM the process group, then SIGKILL whatever is left of it and its descendants after ``grace_s``."""
     if not owned.alive():
         return
+    tree = descendants(owned.pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(owned.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
@@ -131,6 +153,11 @@ def stop(owned: OwnedProcess, grace_s: float = 30.0) -> None:
             os.killpg(owned.pid, signal.SIGKILL)
         time.sleep(0.2)
     exit_code(owned)
+    _, left = psutil.wait_procs(tree, timeout=max(1.0, deadline - time.monotonic()))
+    for member in left:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(left, timeout=10)
 
 
 def port_owner(host: str, port: int) -> str | None:
