@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from lakehouse.settings import Settings, load_settings
+from lakehouse.settings import Settings, UnsafeSetting, load_settings
 
 
 def _human_bytes(size: int) -> str:
@@ -267,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as error:  # ServiceError, BootstrapError, MainJobError: each names the part and the reason
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except UnsafeSetting as error:  # e.g. the development card-token key on an address off loopback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ def host_port(address: str, default_port: int) -> tuple[str, int]:
     return parsed.hostname or "127.0.0.1", parsed.port or default_port
 
 
+class UnsafeSetting(ValueError):
+    """A development default used where it is not safe (off loopback): the command stops and says which."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LAKEHOUSE_", env_file=PROJECT_ROOT / ".env", extra="ignore", validate_default=True
@@ -192,7 +196,7 @@ class Settings(BaseSettings):
         """The card-token key, unless it is the development default and any of ``hosts`` is off loopback."""
         exposed = [host for host in hosts if not is_loopback(host)]
         if self.card_token_key == DEV_CARD_TOKEN_KEY and exposed:
-            raise ValueError(
+            raise UnsafeSetting(
                 f"LAKEHOUSE_CARD_TOKEN_KEY is the development key and {exposed[0]} is not loopback: "
                 "set a secret of 16 characters or more (and keep it: tokens are only stable under one key)"
             )

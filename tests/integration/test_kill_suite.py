@@ -456,6 +456,7 @@ def per_case(
                 "sent": len(ours),
                 "in_silver": sum(order_id in silver for order_id in ours),
                 "recovery_s": round(timing["recovery_s"], 1),
+                "recovered_when": timing["recovered_when"],
             }
         )
     return report

@@ -106,6 +106,17 @@ def test_the_development_key_is_refused_off_loopback() -> None:
     assert secret.require_card_token_key("0.0.0.0") == "a-real-secret-of-some-length"
 
 
+def test_serving_off_loopback_with_the_development_key_stops_with_the_reason(monkeypatch, capsys) -> None:
+    from entrypoints.cli import main
+
+    monkeypatch.delenv("LAKEHOUSE_CARD_TOKEN_KEY", raising=False)
+    monkeypatch.setenv("LAKEHOUSE_API_DEV_KEYS", "false")  # the API-key refusal would come first otherwise
+    assert main(["ecommerce", "serve", "--host", "0.0.0.0", "--port", "9"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: LAKEHOUSE_CARD_TOKEN_KEY is the development key and 0.0.0.0 is not loopback")
+    assert "Traceback" not in error
+
+
 def test_masking_keeps_the_last_four_digits_of_each_card_and_nothing_else_changes() -> None:
     text = "paid 4111 1111 1111 1111 and 378282246310005 for order p-42-20261203-0000004 at t=21.4111111111111111"
     assert (
