@@ -11,6 +11,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lakehouse.settings import Settings, load_settings
+from serving.openapi_fixes import CorrectedSpec
 
 PUBLIC_PATHS = frozenset({"/", "/docs", "/docs.json", "/schema.json", "/metrics", "/livez", "/healthz", "/readyz"})
 PUBLIC_PREFIXES = ("/static_content/",)
@@ -55,8 +57,15 @@ def _swagger_ui(_: Request) -> RedirectResponse:
     return RedirectResponse("/")
 
 
-def guard_service(service: Any, key_setting: str) -> None:
+def guard_service(
+    service: Any,
+    key_setting: str,
+    nullable_in: tuple[type[BaseModel], ...] = (),
+    responses: dict[tuple[str, int], str] | None = None,
+) -> None:
     """What every model service adds around BentoML: the bearer-key check (its key is the setting ``key_setting``)
-    and ``/docs``, where people look for the Swagger UI that BentoML serves at ``/``."""
+    and ``/docs``, where people look for the Swagger UI that BentoML serves at ``/``; and the served spec documents
+    answers as they are (``serving.openapi_fixes``: ``nullable_in`` and ``responses`` are passed to it)."""
     service.add_asgi_middleware(BearerKeyAuth, api_key_of=attrgetter(key_setting))
+    service.add_asgi_middleware(CorrectedSpec, nullable_in=nullable_in, responses=responses)
     service.mount_asgi_app(Starlette(routes=[Route("/docs", _swagger_ui)]), path="/")

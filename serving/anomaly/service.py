@@ -124,4 +124,4 @@ class AnomalyService:
         self.postgres.close()
 
 
-guard_service(AnomalyService, "anomaly_api_key")
+guard_service(AnomalyService, "anomaly_api_key", nullable_in=(AnomalyScoreResponse,))

@@ -117,4 +117,8 @@ def _too_many(count: int) -> JSONResponse:
     return JSONResponse({"error": message, "detail": detail}, status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
 
-guard_service(FraudService, "fraud_api_key")
+guard_service(
+    FraudService,
+    "fraud_api_key",
+    responses={(SCORE_BATCH_ROUTE, 413): f"more than {MAX_BATCH_ORDERS} orders: split the batch"},
+)

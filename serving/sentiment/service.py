@@ -154,4 +154,8 @@ def _unknown_domain(items: list[ModerationItem], error: UnknownDomain) -> JSONRe
     return JSONResponse({"error": str(error), "detail": detail}, status_code=422)
 
 
-guard_service(SentimentService, "sentiment_api_key")
+guard_service(
+    SentimentService,
+    "sentiment_api_key",
+    responses={(MODERATE_ROUTE, 422): "an item names a domain that has no moderation"},
+)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from ports import free_port
 from redis import Redis
+from service_fuzz import fuzz, fuzzed_routes
 
 from features.anomaly.state_store import delete_states, load_state, save_states
 from ingest.core.storage import KIT_STORAGE
@@ -146,3 +147,8 @@ def test_a_series_is_scored_from_a_fresh_state_like_the_score_command(served: Se
     assert [s["anomaly_score"] for s in answer["scores"]] == expected["anomaly_score"].tolist()
     assert [int(s["alert"]) for s in answer["scores"]] == expected["alert"].tolist()
     assert expected["alert"].sum() >= 1
+
+
+def test_generated_requests_are_answered_as_documented(served):
+    ran = fuzz(served.server.url, {"Authorization": f"Bearer {API_KEY}"})
+    assert fuzzed_routes(ran, "POST /score"), ran
