@@ -17,7 +17,7 @@ what they get.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -47,7 +47,7 @@ ERROR_DETAIL: dict[str, Any] = {
 def corrected_spec(
     spec: dict[str, Any],
     nullable_in: Iterable[type[BaseModel]] = (),
-    responses: Mapping[tuple[str, int], str] = {},  # noqa: B006 - read only
+    responses: Mapping[tuple[str, int], str] | None = None,
 ) -> dict[str, Any]:
     """``spec`` with every error schema's ``detail`` documented as a string or a list of located errors, (in a 3.0
     spec) exclusive bounds written the 3.0 way, the optional fields of ``nullable_in`` marked nullable, and each
@@ -60,7 +60,7 @@ def corrected_spec(
         _bounds_as_flags(spec)
     for model in nullable_in:
         _mark_nullable(spec, {model.__name__, f"{model.__name__}IODescriptor"}, _optional_fields(model))
-    for (route, status), description in responses.items():
+    for (route, status), description in (responses or {}).items():
         documented = spec.get("paths", {}).get(route, {}).get("post", {}).setdefault("responses", {})
         error = {"schema": {"$ref": "#/components/schemas/InvalidArgument"}}
         documented[str(status)] = {"description": description, "content": {"application/json": error}}
@@ -76,29 +76,32 @@ def _optional_fields(model: type[BaseModel]) -> set[str]:
     }
 
 
-def _mark_nullable(node: Any, titles: set[str], fields: set[str]) -> None:
-    if isinstance(node, dict):
+def _mark_nullable(spec: dict[str, Any], titles: set[str], fields: set[str]) -> None:
+    for node in _objects(spec):
         if node.get("title") in titles and isinstance(node.get("properties"), dict):
             for name in fields & node["properties"].keys():
                 node["properties"][name]["nullable"] = True
-        for value in node.values():
-            _mark_nullable(value, titles, fields)
-    elif isinstance(node, list):
-        for value in node:
-            _mark_nullable(value, titles, fields)
 
 
-def _bounds_as_flags(node: Any) -> None:
-    if isinstance(node, dict):
+def _bounds_as_flags(spec: dict[str, Any]) -> None:
+    for node in _objects(spec):
         for exclusive, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
             bound = node.get(exclusive)
             if isinstance(bound, int | float) and not isinstance(bound, bool):
                 node[inclusive], node[exclusive] = bound, True
-        for value in node.values():
-            _bounds_as_flags(value)
+
+
+def _objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``node``, itself included, outermost first."""
+    if isinstance(node, dict):
+        yield node
+        children: Iterable[Any] = node.values()
     elif isinstance(node, list):
-        for value in node:
-            _bounds_as_flags(value)
+        children = node
+    else:
+        return
+    for child in children:
+        yield from _objects(child)
 
 
 class CorrectedSpec:

@@ -7,7 +7,6 @@ Redis and PostgreSQL; it runs in its own process group, so stopping it also stop
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 
 from lakehouse.settings import PROJECT_ROOT, Settings
 from serving.registry import ServedModel
@@ -39,7 +37,7 @@ class ModelServer:
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout_s``; the workers too (they run in sessions of their own)."""
-        from stack.processes import descendants
+        from stack.processes import descendants, reap
 
         if self.process is None or self.process.poll() is not None:
             return
@@ -50,10 +48,7 @@ class ModelServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout_s)
-        _, left = psutil.wait_procs(workers, timeout=timeout_s)
-        for worker in left:
-            with contextlib.suppress(psutil.Error):
-                worker.kill()
+        reap(workers, timeout_s)
 
 
 def serve_command(model: ServedModel, port: int, host: str = "127.0.0.1") -> list[str]:

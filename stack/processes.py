@@ -126,15 +126,21 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def reap(tree: list[psutil.Process], timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for ``tree`` to exit, then SIGKILL what is left of it."""
+    _, left = psutil.wait_procs(tree, timeout=timeout_s)
+    for member in left:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(left, timeout=10)
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL ``pid``'s group and every descendant at once (a crash of the whole server, not of its parent)."""
     tree = descendants(pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    for member in tree:
-        with contextlib.suppress(psutil.Error):
-            member.kill()
-    psutil.wait_procs(tree, timeout=10)
+    reap(tree, 0)
 
 
 def stop(owned: OwnedProcess, grace_s: float = 30.0) -> None:
@@ -153,11 +159,7 @@ def stop(owned: OwnedProcess, grace_s: float = 30.0) -> None:
             os.killpg(owned.pid, signal.SIGKILL)
         time.sleep(0.2)
     exit_code(owned)
-    _, left = psutil.wait_procs(tree, timeout=max(1.0, deadline - time.monotonic()))
-    for member in left:
-        with contextlib.suppress(psutil.Error):
-            member.kill()
-    psutil.wait_procs(left, timeout=10)
+    reap(tree, max(1.0, deadline - time.monotonic()))
 
 
 def port_owner(host: str, port: int) -> str | None:

@@ -42,7 +42,7 @@ from lakehouse.settings import Settings
 from serving.registry import served_model
 from serving.server import settings_environment, start_server
 from stack.manager import Stack
-from stack.processes import kill_tree
+from stack.processes import kill_tree, owned_process, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.kill]
 
@@ -77,7 +77,7 @@ class Shopper(threading.Thread):
         self.refused: list[str] = []
         self.retries = 0
         self._halt = threading.Event()
-        self._answered_after: dict[str, float] = {}
+        self._answered_cases: set[str] = set()
 
     def command(self, n: int) -> dict:
         line = OrderLine(product_id=self.product, category="home", quantity=1, unit_price=Decimal("20.00"))
@@ -105,7 +105,7 @@ class Shopper(threading.Thread):
                         response = None
                     if response is not None and response.status_code in (200, 201):
                         self.answered.add(body["order_id"])
-                        self._answered_after[self.case] = time.monotonic()
+                        self._answered_cases.add(self.case)
                         break
                     if response is not None and response.status_code < 500:
                         self.refused.append(f"{body['order_id']}: {response.status_code} {response.text[:200]}")
@@ -116,7 +116,7 @@ class Shopper(threading.Thread):
                 time.sleep(0.05)
 
     def answered_in(self, case: str) -> bool:
-        return case in self._answered_after
+        return case in self._answered_cases
 
     def stop(self) -> None:
         self._halt.set()
@@ -137,11 +137,7 @@ def crash(process: subprocess.Popen) -> None:
 
 def stop_group(process: subprocess.Popen) -> None:
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            kill_tree(process.pid)
+        stop(owned_process(process.pid))  # SIGTERM, then SIGKILL of what is left, descendants included
     process.wait(30)
 
 
