@@ -4,17 +4,21 @@ At least once, never lost: a pass polls a few batches, writes all their readings
 requests in flight), sends what could not be parsed to ``iot.telemetry.dlq`` with the reason in its headers, and
 only then commits the offsets of consumer group ``iot-cassandra-writer``. Killed before the commit, the next writer
 writes the same batches again, which rewrites the same cells (the reading id is in the key). A malformed message
-never stops the good ones behind it. Reads of what it wrote: `last_readings`, `readings_between`.
+never stops the good ones behind it. A pass that fails (Cassandra or the broker down) commits nothing and rewinds the
+consumer to the start of its poll, so the writer keeps running and writes the same batches once they are back: the
+kill suite found it exiting on Cassandra's first refusal, and nothing restarted it. Reads of what it wrote:
+`last_readings`, `readings_between`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from cassandra.cluster import Session
 from cassandra.query import PreparedStatement
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.core.cassandra import open_session
@@ -28,6 +32,7 @@ __all__ = ["WriterTotals", "last_readings", "readings_between", "run_writer", "w
 log = logging.getLogger(__name__)
 GROUP = "iot-cassandra-writer"
 MAX_POLL_RECORDS = 50  # up to 1,000 readings each: ~50,000 readings per pass
+RETRY_S = 1.0  # after a failed pass; the Cassandra driver reconnects in the background meanwhile
 
 
 @dataclass
@@ -83,13 +88,25 @@ def write_pass(
             totals.dead += 1
             totals.reasons.append(f"{record.topic}[{record.partition}]@{record.offset}: {error}")
             sent.append(dead_letter(producer, dead_letters, record, str(error)))
-    write_rows(session, insert, rows)
-    for future in sent:
-        future.get(timeout=30)  # the dead letters are on Kafka before their offsets are committed
+    try:
+        write_rows(session, insert, rows)
+        for future in sent:
+            future.get(timeout=30)  # the dead letters are on Kafka before their offsets are committed
+    except Exception:
+        rewind(consumer, polled)  # nothing of this poll is committed: the next pass reads it again
+        raise
     if totals.messages:
         consumer.commit()
     totals.readings = len(rows)
     return totals
+
+
+def rewind(consumer: KafkaConsumer, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    """Put the consumer back at the first record of ``polled`` in every partition it still owns."""
+    owned = consumer.assignment()
+    for partition, records in polled.items():
+        if records and partition in owned:
+            consumer.seek(partition, records[0].offset)
 
 
 def open_consumer(settings: Settings, topics: WriterTopics) -> KafkaConsumer:
@@ -114,7 +131,12 @@ def run_writer(
         with open_session(settings) as session:
             insert = prepare_insert(session)
             while not until_idle or idle < idle_polls:
-                done = write_pass(consumer, producer, session, insert, topics.dead_letters)
+                try:
+                    done = write_pass(consumer, producer, session, insert, topics.dead_letters)
+                except Exception:  # noqa: BLE001 - Cassandra or the broker down: the poll was rewound, try again
+                    log.exception("writer pass failed; its batches are written again in %.0fs", RETRY_S)
+                    time.sleep(RETRY_S)
+                    continue
                 totals.add(done)
                 idle = idle + 1 if done.messages == 0 and consumer.assignment() else 0  # joined, and nothing came
                 if done.dead:
