@@ -42,6 +42,7 @@ from ingest.chat.service import handle
 from ingest.core.auth import audit_actor, install_auth, scope_dependency
 from ingest.core.errors import Forbidden, NotFound
 from ingest.core.http import install_error_handlers, install_input_limits
+from ingest.core.openapi_links import CREATED_ID, read_link, with_links
 from lakehouse.settings import Settings
 
 IdPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -50,6 +51,22 @@ UserHeader = Annotated[str, Header(alias="X-User-Id", min_length=1, max_length=6
 CommandId = Annotated[str, Query(min_length=1, max_length=64, description="the client's id for this command")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 RESPONSES = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
+# A room's history is read as a member: the user who created the room or sent the message.
+ROOM_HISTORY = {"room_id": "$request.path.room_id", "header.X-User-Id": "$request.header.X-User-Id"}
+USER_CREATED = with_links(
+    RESPONSES,
+    Profile=read_link("GET /users/{user_id}/profile", {"user_id": CREATED_ID}, "the new user's profile"),
+)
+ROOM_CREATED = with_links(
+    RESPONSES,
+    History=read_link(
+        "GET /rooms/{room_id}/messages", ROOM_HISTORY | {"room_id": CREATED_ID}, "the new room's history, as its owner"
+    ),
+)
+MESSAGE_SENT = with_links(
+    RESPONSES,
+    History=read_link("GET /rooms/{room_id}/messages", ROOM_HISTORY, "the history of the room, as the author"),
+)
 needs = scope_dependency(CONTRACT.scopes)
 
 
@@ -80,7 +97,7 @@ def create_app(settings: Settings, moderation: bool = True) -> FastAPI:
 
 
 def add_people_routes(app: FastAPI) -> None:
-    @app.post("/users", status_code=201, responses=RESPONSES, dependencies=[needs("users:write")])
+    @app.post("/users", status_code=201, responses=USER_CREATED, dependencies=[needs("users:write")])
     def register_user(request: Request, body: RegisterUser) -> JSONResponse:
         return run(request, body)
 
@@ -90,7 +107,7 @@ def add_people_routes(app: FastAPI) -> None:
             raise Forbidden(f"only {user_id!r} may change their profile")
         return run(request, UpdateProfile(user_id=user_id, **body.model_dump()))
 
-    @app.post("/rooms", status_code=201, responses=RESPONSES, dependencies=[needs("rooms:write")])
+    @app.post("/rooms", status_code=201, responses=ROOM_CREATED, dependencies=[needs("rooms:write")])
     def create_room(request: Request, body: RoomBody, x_user_id: UserHeader) -> JSONResponse:
         return run(request, CreateRoom(owner_id=x_user_id, **body.model_dump()))
 
@@ -104,7 +121,9 @@ def add_people_routes(app: FastAPI) -> None:
 
 
 def add_message_routes(app: FastAPI) -> None:
-    @app.post("/rooms/{room_id}/messages", status_code=201, responses=RESPONSES, dependencies=[needs("messages:write")])
+    @app.post(
+        "/rooms/{room_id}/messages", status_code=201, responses=MESSAGE_SENT, dependencies=[needs("messages:write")]
+    )
     def send(request: Request, room_id: IdPath, body: MessageBody, x_user_id: UserHeader) -> JSONResponse:
         return run(request, SendMessage(room_id=room_id, author_id=x_user_id, **body.model_dump()))
 

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from ingest.core.auth import audit_actor, install_auth, scope_dependency
 from ingest.core.errors import NotFound
 from ingest.core.http import install_error_handlers, install_input_limits
+from ingest.core.openapi_links import CREATED_ID, read_link, with_links
 from ingest.ecommerce import catalog, order_store
 from ingest.ecommerce.api_models import (
     AcceptedOut,
@@ -54,6 +55,20 @@ from lakehouse.settings import Settings, load_settings
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Actor = Annotated[str | None, Header(alias="X-Actor", max_length=64, description="who acts (audit log)")]
 needs = scope_dependency(CONTRACT.scopes)
+RESPONSES = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
+CUSTOMER_CREATED = with_links(
+    RESPONSES,
+    CustomerOrders=read_link(
+        "GET /customers/{customer_id}/orders", {"customer_id": CREATED_ID}, "the new customer's orders of a month"
+    ),
+)
+ORDER_CREATED = with_links(
+    RESPONSES, Order=read_link("GET /orders/{order_id}", {"order_id": CREATED_ID}, "the order placed")
+)
+PRODUCT_CREATED = with_links(
+    RESPONSES,
+    Product=read_link("GET /products/{product_id}", {"product_id": "$request.path.product_id"}, "the new product"),
+)
 
 
 def run(request: Request, command: Command, actor: str | None) -> JSONResponse:
@@ -86,26 +101,24 @@ def create_app(settings: Settings, fraud_scoring: bool = False) -> FastAPI:
 
 
 def add_write_routes(app: FastAPI) -> None:
-    responses = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
-
-    @app.post("/customers", status_code=201, responses=responses, dependencies=[needs("customers:write")])
+    @app.post("/customers", status_code=201, responses=CUSTOMER_CREATED, dependencies=[needs("customers:write")])
     def register_customer(request: Request, body: RegisterCustomer, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
-    @app.put("/products/{product_id}", responses=responses, dependencies=[needs("catalog:write")])
+    @app.put("/products/{product_id}", responses=PRODUCT_CREATED, dependencies=[needs("catalog:write")])
     def upsert_product(request: Request, product_id: Id, body: ProductBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, UpsertProduct(product_id=product_id, **body.model_dump()), x_actor)
 
-    @app.put("/carts/{cart_id}", responses=responses, dependencies=[needs("carts:write")])
+    @app.put("/carts/{cart_id}", responses=RESPONSES, dependencies=[needs("carts:write")])
     def update_cart(request: Request, cart_id: Id, body: CartBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, UpdateCart(cart_id=cart_id, **body.model_dump()), x_actor)
 
-    @app.post("/orders", status_code=201, responses=responses, dependencies=[needs("orders:write")])
+    @app.post("/orders", status_code=201, responses=ORDER_CREATED, dependencies=[needs("orders:write")])
     def place_order(request: Request, body: PlaceOrder, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
     @app.post(
-        "/orders/{order_id}/payments", status_code=201, responses=responses, dependencies=[needs("payments:write")]
+        "/orders/{order_id}/payments", status_code=201, responses=RESPONSES, dependencies=[needs("payments:write")]
     )
     def capture_payment(request: Request, order_id: Id, body: PaymentBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, CapturePayment(order_id=order_id, **body.model_dump()), x_actor)
@@ -113,7 +126,7 @@ def add_write_routes(app: FastAPI) -> None:
     @app.post(
         "/orders/{order_id}/chargebacks",
         status_code=201,
-        responses=responses,
+        responses=RESPONSES,
         dependencies=[needs("chargebacks:write")],
     )
     def file_chargeback(request: Request, order_id: Id, body: ChargebackBody, x_actor: Actor = None) -> JSONResponse:

@@ -15,13 +15,17 @@ from pydantic import Field
 from ingest.core.cards import protect_card
 from ingest.core.commands import Command as KitCommand
 
+# The id of something read back at /customers/{id}/... or /orders/{id}: no "/" (a path separator even when
+# escaped) and not only dots ("." and ".." are resolved away by every client), else it is created but unreadable.
+ReadableId = Field(min_length=1, max_length=64, pattern=r"^[^/]*[^/.][^/]*$")
+
 
 class Command(KitCommand):
     """Frozen, no unknown fields, JSON types as declared (``ingest.core.commands``)."""
 
 
 class RegisterCustomer(Command):
-    customer_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = ReadableId
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     full_name: str = Field(min_length=1, max_length=200)
     country: str = Field(pattern=r"^[A-Z]{2}$")
@@ -57,7 +61,7 @@ class OrderLine(Command):
 
 
 class OrderFields(Command):
-    order_id: str = Field(min_length=1, max_length=64)
+    order_id: str = ReadableId
     customer_id: str = Field(min_length=1, max_length=64)
     merchant_id: str = Field(min_length=1, max_length=64)
     terminal_id: str = Field(min_length=1, max_length=64)

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 
 from ingest.core.auth import audit_actor, install_auth, scope_dependency
 from ingest.core.http import install_error_handlers, install_input_limits
+from ingest.core.openapi_links import CREATED_ID, read_link, with_links
 from ingest.iot import reads
 from ingest.iot.api_models import (
     AcceptedOut,
@@ -59,6 +60,17 @@ IdPath = Annotated[str, Path(min_length=1, max_length=64)]
 Actor = Annotated[str, Header(alias="X-Actor", min_length=1, max_length=64, description="who acts (recorded)")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 RESPONSES = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
+NEW_DEVICE = {"device_id": CREATED_ID}
+DEVICE_REGISTERED = with_links(
+    RESPONSES,
+    Device=read_link("GET /devices/{device_id}", NEW_DEVICE, "the new device"),
+    Tickets=read_link("GET /devices/{device_id}/tickets", NEW_DEVICE, "the new device's maintenance tickets"),
+    Alerts=read_link("GET /devices/{device_id}/alerts", NEW_DEVICE, "the new device's alerts"),
+)
+SITE_CREATED = with_links(
+    RESPONSES,
+    Devices=read_link("GET /sites/{site_id}/devices", {"site_id": CREATED_ID}, "the devices of the new site"),
+)
 needs = scope_dependency(CONTRACT.scopes)
 
 
@@ -88,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def add_registry_routes(app: FastAPI) -> None:
-    @app.post("/sites", status_code=201, responses=RESPONSES, dependencies=[needs("registry:write")])
+    @app.post("/sites", status_code=201, responses=SITE_CREATED, dependencies=[needs("registry:write")])
     def create_site(request: Request, body: CreateSite, x_actor: Actor) -> JSONResponse:
         return run(request, body, x_actor)
 
@@ -116,7 +128,7 @@ def add_registry_routes(app: FastAPI) -> None:
 
 
 def add_device_routes(app: FastAPI) -> None:
-    @app.post("/devices", status_code=201, responses=RESPONSES, dependencies=[needs("devices:write")])
+    @app.post("/devices", status_code=201, responses=DEVICE_REGISTERED, dependencies=[needs("devices:write")])
     def register(request: Request, body: RegisterDevice, x_actor: Actor) -> JSONResponse:
         return run(request, body, x_actor)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, field_validator
 
@@ -27,7 +27,13 @@ class Command(KitCommand):
 class CreateSite(Command):
     site_id: str = Id
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(min_length=1, max_length=64, description="IANA name, e.g. Europe/Berlin")
+    timezone: str = Field(
+        min_length=1,
+        max_length=64,
+        description="IANA name, e.g. Europe/Berlin",
+        # Documented as the names this server knows, so a client (or a fuzzer) can send one that is accepted.
+        json_schema_extra={"enum": sorted(available_timezones())},
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from ingest.core.auth import audit_actor, install_auth, scope_dependency
 from ingest.core.errors import NotFound
 from ingest.core.http import install_error_handlers, install_input_limits
+from ingest.core.openapi_links import CREATED_ID, read_link, with_links
 from ingest.social import documents
 from ingest.social.api_models import (
     AcceptedOut,
@@ -45,6 +46,18 @@ from lakehouse.settings import Settings
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Actor = Annotated[str | None, Header(alias="X-Actor", max_length=64, description="who acts (audit log)")]
 RESPONSES: dict[int | str, dict[str, Any]] = {201: {"model": AcceptedOut}, 200: {"model": AcceptedOut}}
+USER_CREATED = with_links(
+    RESPONSES, Feed=read_link("GET /users/{user_id}/feed", {"user_id": CREATED_ID}, "the new user's home feed")
+)
+POST_CREATED = with_links(
+    RESPONSES, Post=read_link("GET /posts/{post_id}", {"post_id": CREATED_ID}, "the new post and its thread")
+)
+COMMENT_ADDED = with_links(
+    RESPONSES,
+    Post=read_link(
+        "GET /posts/{post_id}", {"post_id": "$request.path.post_id"}, "the post, its thread with the comment"
+    ),
+)
 needs = scope_dependency(CONTRACT.scopes)
 
 
@@ -78,7 +91,7 @@ def create_app(settings: Settings, moderation: bool = True) -> FastAPI:
 
 
 def add_write_routes(app: FastAPI) -> None:
-    @app.post("/users", status_code=201, responses=RESPONSES, dependencies=[needs("users:write")])
+    @app.post("/users", status_code=201, responses=USER_CREATED, dependencies=[needs("users:write")])
     def register_user(request: Request, body: RegisterUser, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
@@ -101,11 +114,13 @@ def add_write_routes(app: FastAPI) -> None:
         command = ChangeFollow(follower_id=follower_id, followee_id=followee_id, following=False)
         return run(request, command, x_actor)
 
-    @app.post("/posts", status_code=201, responses=RESPONSES, dependencies=[needs("posts:write")])
+    @app.post("/posts", status_code=201, responses=POST_CREATED, dependencies=[needs("posts:write")])
     def create_post(request: Request, body: CreatePost, x_actor: Actor = None) -> JSONResponse:
         return run(request, body, x_actor)
 
-    @app.post("/posts/{post_id}/comments", status_code=201, responses=RESPONSES, dependencies=[needs("posts:write")])
+    @app.post(
+        "/posts/{post_id}/comments", status_code=201, responses=COMMENT_ADDED, dependencies=[needs("posts:write")]
+    )
     def add_comment(request: Request, post_id: Id, body: CommentBody, x_actor: Actor = None) -> JSONResponse:
         return run(request, AddComment(post_id=post_id, **body.model_dump()), x_actor)
 

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -31,7 +28,22 @@ import pytest
 from app_keys import dev_headers
 from deltalake import DeltaTable
 from fraud_served import Served
-from kafka import KafkaConsumer, TopicPartition
+from kill_parts import (
+    BIN,
+    PROJECT_ROOT,
+    batch_ids,
+    crash,
+    healthy,
+    in_flight_batch,
+    kafka_events,
+    restart_service,
+    sigkill_service,
+    spawn,
+    stop_group,
+    tally,
+    wait_for,
+)
+from kill_parts import materialize as materialize_selection
 from ports import free_port
 
 from ingest.ecommerce.commands import OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
@@ -41,13 +53,10 @@ from ingest.ecommerce.service import handle
 from lakehouse.settings import Settings
 from serving.registry import served_model
 from serving.server import settings_environment, start_server
-from stack.manager import Stack
-from stack.processes import kill_tree, owned_process, stop
+from stack.processes import kill_tree
 
 pytestmark = [pytest.mark.integration, pytest.mark.kill]
 
-BIN = Path(sys.executable).parent
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = 4
 # The orders flow and what it needs (chargebacks are read by it), and one gold table: the e-commerce path of an
 # order, without the rest of the domain's job (kept short: the suite runs it three times).
@@ -123,87 +132,8 @@ class Shopper(threading.Thread):
         self.join(120)
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            args, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def crash(process: subprocess.Popen) -> None:
-    kill_tree(process.pid)
-    process.wait(30)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        stop(owned_process(process.pid))  # SIGTERM, then SIGKILL of what is left, descendants included
-    process.wait(30)
-
-
-def wait_for(what: str, ready, timeout_s: float = 180) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if ready():
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout_s:.0f}s")
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def sigkill_service(settings: Settings, name: str) -> None:
-    (status,) = Stack(settings).status([name])
-    assert status.healthy, f"{name} was not running before its kill: {status.detail}"
-    os.kill(status.pid, signal.SIGKILL)
-    wait_for(f"{name} gone after SIGKILL", lambda: not Stack(settings).status([name])[0].healthy, 60)
-
-
-def restart_service(name: str, env: dict[str, str]) -> None:
-    done = subprocess.run([str(BIN / "lakehouse"), "stack", "up", name], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def batch_ids(folder: Path) -> set[int]:
-    return {int(p.name) for p in folder.glob("[0-9]*")} if folder.exists() else set()
-
-
-def in_flight_batch(checkpoint: Path, after: int) -> int | None:
-    """A micro-batch newer than ``after`` whose offsets are written and whose commit is not."""
-    started = batch_ids(checkpoint / "offsets") - batch_ids(checkpoint / "commits")
-    return max((batch for batch in started if batch > after), default=None)
-
-
 def materialize(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return spawn(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "assets.definitions", "--select", SELECTION], env, log
-    )
-
-
-def kafka_events(settings: Settings, topic: str, prefix: str) -> list[str]:
-    """Event ids of ``topic``'s records keyed by an order of this test, duplicates included."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        ids = []
-        while any(consumer.position(p) < ends[p] for p in partitions):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for record in records:
-                    if record.key and record.key.decode().startswith(prefix):
-                        event = json.loads(record.value)
-                        if event["type"] == "ecommerce.order.placed":
-                            ids.append(event["event_id"])
-        return ids
-    finally:
-        consumer.close()
+    return materialize_selection(SELECTION, env, log)
 
 
 @pytest.fixture
@@ -388,11 +318,6 @@ def unsent(settings: Settings, prefix: str) -> int:
         ).fetchone()[0]
 
 
-def tally(keys: list[str]) -> dict[str, int]:
-    counted = Counter(keys)
-    return {"rows": len(keys), "distinct": len(counted), "duplicates": sum(n - 1 for n in counted.values())}
-
-
 def layer_counts(settings: Settings, lake: Path, ids: dict[str, object], prefix: str) -> dict[str, object]:
     merchant = ids["merchant"]
     with psycopg.connect(settings.postgres_url) as conn:
@@ -401,7 +326,8 @@ def layer_counts(settings: Settings, lake: Path, ids: dict[str, object], prefix:
         ).fetchall()
     postgres = [order_id for order_id, _ in rows]
     scored = [order_id for order_id, decision in rows if decision is not None]
-    kafka = kafka_events(settings, "ecommerce.orders", prefix)
+    placed = kafka_events(settings, "ecommerce.orders", "ecommerce.order.placed", lambda e: e["key"].startswith(prefix))
+    kafka = [event["event_id"] for event in placed]
     bronze_rows = DeltaTable(str(lake / "bronze" / "ecommerce_orders")).to_pyarrow_table(columns=["key", "value"])
     bronze = [
         json.loads(value)["event_id"]
