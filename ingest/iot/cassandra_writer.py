@@ -123,7 +123,8 @@ def open_consumer(settings: Settings, topics: WriterTopics) -> KafkaConsumer:
 def run_writer(
     settings: Settings, topics: WriterTopics = WriterTopics(), *, until_idle: bool = False, idle_polls: int = 3
 ) -> WriterTotals:
-    """Write until stopped, or with ``until_idle`` until ``idle_polls`` polls in a row bring nothing."""
+    """Write until stopped, retrying a failed pass; or with ``until_idle`` until ``idle_polls`` polls in a row bring
+    nothing, raising on a failed pass."""
     totals, idle = WriterTotals(), 0
     consumer = open_consumer(settings, topics)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
@@ -133,7 +134,9 @@ def run_writer(
             while not until_idle or idle < idle_polls:
                 try:
                     done = write_pass(consumer, producer, session, insert, topics.dead_letters)
-                except Exception:  # noqa: BLE001 - Cassandra or the broker down: the poll was rewound, try again
+                except Exception:  # Cassandra or the broker down: the poll was rewound, nothing is lost
+                    if until_idle:
+                        raise  # a batch run (the main job) stops with the error instead of waiting forever
                     log.exception("writer pass failed; its batches are written again in %.0fs", RETRY_S)
                     time.sleep(RETRY_S)
                     continue
