@@ -145,7 +145,10 @@ def order_events(spark: SparkSession, orders: int, customers: int, partitions: i
     order_id = F.concat(F.lit("o"), F.col("id").cast("string"))
     payload = F.struct(
         _money(total).alias("amount"),
-        F.format_string("4%015d", F.col("_customer")).alias("card_number"),
+        # Version 2 of the event: the card as the app's token (64 hex digits), its last four digits and brand.
+        F.lit("visa").alias("card_brand"),
+        F.format_string("%04d", F.col("_customer") % 10000).alias("card_last4"),
+        F.sha2(F.format_string("4%015d", F.col("_customer")), 256).alias("card_token"),
         F.lit("EUR").alias("currency"),
         F.concat(F.lit("c"), F.col("_customer").cast("string")).alias("customer_id"),
         lines.alias("lines"),

@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_keys(commands)
 
+    from entrypoints.materialize import register as register_materialize
+
+    register_materialize(commands)
+
     from entrypoints.notebooks import register as register_notebooks
 
     register_notebooks(commands)

@@ -30,8 +30,9 @@ from entrypoints.community_demo import (
     support_notices,
 )
 from entrypoints.fraud_demo import DemoOrder, place_demo_orders
-from entrypoints.instances import dagster_command, dagster_environment
+from entrypoints.instances import dagster_environment
 from entrypoints.iot_demo import DeviceNotice, IotReport, device_notices, run_iot
+from entrypoints.materialize import materialize_command
 from entrypoints.model_reuse import REUSABLE, registered_champions
 from entrypoints.phases import PhaseClock
 from entrypoints.step_times import slowest_steps
@@ -87,8 +88,9 @@ def materialize_assets(settings: Settings, progress: Progress, selection: str, l
     """Run the selected assets through Dagster's own CLI, so the run shows in the Dagster UI like any other."""
     log_file = settings.home_dir / "logs" / f"main-job-{log_name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = dagster_command("asset", "materialize", "--select", selection)
-    progress(f"running: dagster {' '.join(command[1:])} (log: {log_file})")
+    # `lakehouse materialize`, not `dagster asset materialize`: that refuses daily gold without a day range.
+    command = materialize_command(selection)
+    progress(f"running: lakehouse materialize '{selection}' (log: {log_file})")
     with log_file.open("w") as log:
         result = subprocess.run(
             command,

@@ -81,9 +81,8 @@ def in_flight_batch(checkpoint: Path, after: int) -> int | None:
 
 
 def materialize(selection: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    return spawn(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "assets.definitions", "--select", selection], env, log
-    )
+    # The run `lakehouse materialize` starts, as one process: a SIGKILL ends the whole run.
+    return spawn([str(BIN / "python"), "-m", "assets.materialize", selection], env, log)
 
 
 def kafka_events(settings: Settings, topic: str, event_type: str, keep: Callable[[dict], bool]) -> list[dict]:

@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 
 from assets.core.keys import table_key
 from assets.core.lake import table_metadata
+from assets.core.partitions import SINGLE_RUN
 from assets.resources import LakehouseResource
 from pipelines.core.bronze import stream_topic_to_delta
 from pipelines.core.domain import DomainLakehouse
@@ -19,6 +20,7 @@ def bronze_asset(domain: str, entity: str, topic: str) -> AssetsDefinition:
         kinds={"spark", "delta", "kafka"},
         description=f"Every record published to {topic}, raw and exactly once, with its Kafka position: "
         f"the replayable record of what the {domain} app said happened.",
+        backfill_policy=SINGLE_RUN,  # so a selection with daily gold takes a day range (assets/core/partitions)
     )
     def _bronze(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
         settings, spark = lakehouse.settings(), lakehouse.spark()

@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, AssetSpec, Material
 
 from assets.core.keys import table_key
 from assets.core.lake import flow_metadata, table_metadata
+from assets.core.partitions import SINGLE_RUN
 from assets.resources import LakehouseResource
 from pipelines.core.domain import DomainLakehouse
 from pipelines.core.flow import SilverFlow
@@ -32,7 +33,7 @@ def silver_flow_asset(domain: str, flow: SilverFlow, descriptions: Mapping[str, 
         for target in flow.targets
     ]
 
-    @multi_asset(name=f"{domain}_{flow.entity}_silver_flow", specs=specs)
+    @multi_asset(name=f"{domain}_{flow.entity}_silver_flow", specs=specs, backfill_policy=SINGLE_RUN)
     def _silver(context: AssetExecutionContext, lakehouse: LakehouseResource) -> Iterator[MaterializeResult]:
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)
         report = run_silver_flow(spark, flow, lake)

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from dagster import materialize
+from dagster import DagsterInstance, materialize
+from delta.tables import DeltaTable
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from assets.chat import descriptions
 from assets.core.domain import domain_assets
+from assets.materialize import range_tags
 from assets.resources import LakehouseResource
 from ingest.chat import contract as ev
 from ingest.chat.context import open_context
@@ -88,9 +90,9 @@ def test_generated_conversations_flow_to_gold(stack_settings, spark, tmp_path, u
 
     built = domain_assets(LAKEHOUSE, descriptions.SILVER, descriptions.GOLD, topics)
     settings = stack_settings.model_copy(update={"lake_root": str(tmp_path)})
-    result = materialize(
-        [*built.assets, *built.checks], resources={"lakehouse": LakehouseResource.from_settings(settings)}
-    )
+    resources = {"lakehouse": LakehouseResource.from_settings(settings)}
+    instance = DagsterInstance.ephemeral()
+    result = materialize([*built.assets, *built.checks], resources=resources, instance=instance)
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
@@ -124,3 +126,18 @@ def test_generated_conversations_flow_to_gold(stack_settings, spark, tmp_path, u
         ), key
         assert row.active_users == len(authors[key])
         assert row.moderation_rate == pytest.approx(counts["flagged"] / counts["messages"])
+
+    # The whole build recorded a Dagster partition for every day it wrote; a backfill of one day rebuilds that day
+    # alone: a day lost from gold comes back, the others are not rewritten.
+    (gold_asset,) = [a for a in built.gold if a.key.path[-1] == "room_activity_daily"]
+    days = sorted({day for _, day in expected})
+    assert sorted(instance.get_materialized_partitions(gold_asset.key)) == days
+    path = str(tmp_path / "gold" / "chat_room_activity_daily")
+    DeltaTable.forPath(spark, path).delete(f"day = '{days[0]}'")
+    before = {key: row for key, row in gold.items() if key[1] != days[0]}
+    day = date.fromisoformat(days[0])
+    assert materialize([gold_asset], resources=resources, instance=instance, tags=range_tags(day, day)).success
+    after = {(r.room_id, r.day.isoformat()): r for r in table("gold", "room_activity_daily").collect()}
+    assert after == gold
+    commit = DeltaTable.forPath(spark, path).history(1).first()
+    assert commit["operationParameters"]["predicate"].count(days[0]) >= 1 and after.keys() - before.keys()
