@@ -20,6 +20,9 @@ class SilverTarget:
 
     Keys are the business identifiers callers choose (commands are idempotent by them), so an event re-sent with
     a fresh event_id is still recognised; events without one are keyed by their event_id.
+
+    The table also gets ``_rescued_data``: the payload fields the contract does not know, joined back to ``rows``
+    by ``event_id`` (rows that keep no event_id cannot have them; README "Changing an event contract").
     """
 
     table: str

@@ -7,6 +7,7 @@ position for quarantine), so a batch retried after a crash, or an event publishe
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -15,15 +16,17 @@ from functools import reduce
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
 from ingest.core.contract import EventKey
 from pipelines.core.flow import SilverFlow, SilverTarget
 from pipelines.core.merge import ensure_table, insert_new, upsert_latest
-from pipelines.core.parse import QUARANTINE_SCHEMA, ParsedBatch, classify, split, typed_event_schema
+from pipelines.core.parse import QUARANTINE_SCHEMA, RESCUED, ParsedBatch, classify, split, typed_event_schema
 from pipelines.core.tables import DomainLake
 
 QUARANTINE_KEYS = ("topic", "partition", "offset")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,22 +56,33 @@ class FlowReport:
         self.records += other.records
 
 
+def silver_schema(rows: DataFrame) -> T.StructType:
+    """A silver table's columns: its rows function's, then the payload fields the contract did not know."""
+    return T.StructType([*rows.schema.fields, T.StructField(RESCUED, T.StringType())])
+
+
 def prepare_tables(spark: SparkSession, flow: SilverFlow, lake: DomainLake) -> None:
     for target in flow.targets:
         empty = spark.createDataFrame([], typed_event_schema(flow.handled[target.event]))
-        ensure_table(spark, lake.silver(target.table), target.rows(empty).schema)
+        ensure_table(spark, lake.silver(target.table), silver_schema(target.rows(empty)))
     ensure_table(spark, lake.quarantine(), QUARANTINE_SCHEMA)
 
 
-def _count_routes(classified: DataFrame) -> tuple[dict[EventKey, int], Counter[str]]:
+def _count_routes(classified: DataFrame) -> tuple[dict[EventKey, int], dict[EventKey, int], Counter[str]]:
+    """Valid events per type, those of them with rescued fields, and refused records per reason: one pass."""
     valid: dict[EventKey, int] = {}
+    rescued: dict[EventKey, int] = {}
     reasons: Counter[str] = Counter()
-    for row in classified.groupBy("event_type", "event_version", "reason").count().collect():
+    counts = classified.groupBy("event_type", "event_version", "reason").agg(
+        F.count(F.lit(1)).alias("count"), F.count(RESCUED).alias("rescued")
+    )
+    for row in counts.collect():
         if row["reason"] is None:
             valid[(row["event_type"], row["event_version"])] = row["count"]
+            rescued[(row["event_type"], row["event_version"])] = row["rescued"]
         else:
             reasons[row["reason"]] += row["count"]
-    return valid, reasons
+    return valid, rescued, reasons
 
 
 def target_rows(target: SilverTarget, parsed: ParsedBatch) -> DataFrame | None:
@@ -84,7 +98,22 @@ def target_rows(target: SilverTarget, parsed: ParsedBatch) -> DataFrame | None:
             *[(F.col(c.name) if c.name in frame.columns else F.lit(None)).cast(c.dataType).alias(c.name) for c in table]
         )
 
-    return reduce(DataFrame.unionByName, [aligned(rows(parsed.events[key])) for key, rows in present])
+    versions = reduce(DataFrame.unionByName, [aligned(rows(parsed.events[key])) for key, rows in present])
+    return with_rescued(target, versions, [parsed.events[key] for key, _ in present if parsed.rescued.get(key)])
+
+
+def with_rescued(target: SilverTarget, rows: DataFrame, rescuing: list[DataFrame]) -> DataFrame:
+    """``rows`` with the ``RESCUED`` fields of the events that made them (``rescuing``: the batch's events of the
+    types that have some). The rows functions pick their columns, so the kit joins it back by ``event_id``; a
+    batch without rescued fields (the usual case) runs no join."""
+    if rescuing and "event_id" in rows.columns:
+        rescued = reduce(DataFrame.unionByName, [e.select("event_id", RESCUED) for e in rescuing])
+        # A re-delivered event is in the batch twice: one rescued row per event, or the join would double its rows.
+        rescued = rescued.filter(F.col(RESCUED).isNotNull()).dropDuplicates(["event_id"])
+        return rows.join(rescued, "event_id", "left").select(*rows.columns, RESCUED)
+    if rescuing:  # the table keeps no event_id to join on: its rows keep no rescued fields
+        log.warning("%s: rows without event_id, so the payload fields the contract lacks are not kept", target.table)
+    return rows.withColumn(RESCUED, F.lit(None).cast(T.StringType()))
 
 
 def _merge_target(spark: SparkSession, target: SilverTarget, path: str, rows: DataFrame, report: FlowReport) -> None:
@@ -103,8 +132,8 @@ def apply_batch(spark: SparkSession, flow: SilverFlow, lake: DomainLake, bronze:
     """Route one slice of bronze into the flow's silver tables and quarantine; MERGEs only what is there."""
     classified = classify(bronze, flow.handled, flow.known).persist()
     try:
-        valid, reasons = _count_routes(classified)
-        parsed = replace(split(classified, flow.handled), valid=valid)
+        valid, rescued, reasons = _count_routes(classified)
+        parsed = replace(split(classified, flow.handled), valid=valid, rescued=rescued)
         report = FlowReport(reasons=reasons, records=sum(valid.values()) + sum(reasons.values()))
         for target in flow.targets:
             rows = target_rows(target, parsed)

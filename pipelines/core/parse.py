@@ -30,6 +30,8 @@ ENVELOPE_SCHEMA = T.StructType(
     ]
 )
 REQUIRED_ENVELOPE_FIELDS = ("event_id", "type", "version", "occurred_at", "payload")
+# A valid event's payload fields its version's schema does not know, as a JSON object (null: none); silver keeps it.
+RESCUED = "_rescued_data"
 PROVENANCE = ("value", "topic", "partition", "offset")
 QUARANTINE_SCHEMA = T.StructType(
     [
@@ -53,6 +55,8 @@ class ParsedBatch:
     quarantine: DataFrame
     # How many valid events of each type, when the caller counted them (lets it skip empty MERGEs).
     valid: dict[EventKey, int] = field(default_factory=dict)
+    # How many of those carry fields their schema does not know (``RESCUED`` set), when the caller counted them.
+    rescued: dict[EventKey, int] = field(default_factory=dict)
 
 
 def typed_event_schema(model: type[BaseModel]) -> T.StructType:
@@ -60,7 +64,8 @@ def typed_event_schema(model: type[BaseModel]) -> T.StructType:
     provenance = [f for f in QUARANTINE_SCHEMA.fields if f.name in PROVENANCE]
     renamed = {"type": "event_type", "version": "event_version"}
     envelope = [T.StructField(renamed.get(f.name, f.name), f.dataType) for f in ENVELOPE_SCHEMA.fields[:-1]]
-    return T.StructType([*provenance, *envelope, T.StructField("payload", spark_schema(model))])
+    rescued = T.StructField(RESCUED, T.StringType())
+    return T.StructType([*provenance, *envelope, rescued, T.StructField("payload", spark_schema(model))])
 
 
 def _raw(json_text: Column, field: str) -> Column:
@@ -117,6 +122,19 @@ def _payload_reason(model: type[BaseModel], payload: Column, raw: Column) -> Col
     return F.coalesce(*unreadable, first_violation(payload, contract_violations(model)))
 
 
+def rescued_fields(model: type[BaseModel], raw: Column) -> Column:
+    """The top-level fields of the JSON object ``raw`` that ``model`` does not declare, as a JSON object keeping
+    their values and JSON types (numbers read as a variant: one past a double's range loses precision); null when
+    there are none. Unknown fields nested inside a known one (a line's extra key) are not looked for: a nested
+    struct would need the same walk as :func:`pipelines.core.schemas.contract_violations`, for a rare case."""
+    known = F.array(*[F.lit(name) for name in spark_schema(model).fieldNames()])
+    # Listing the keys is cheap; the second parse, to a map, runs only for the rare payload that has extras.
+    extra = F.array_except(F.json_object_keys(raw), known)
+    values = F.from_json(raw, T.MapType(T.StringType(), T.VariantType()))
+    unknown = F.map_filter(values, lambda name, _value: ~F.array_contains(known, name))
+    return F.when(F.size(extra) > 0, F.to_json(unknown))
+
+
 def _is(key: EventKey) -> Column:
     return (F.col("event_type") == key[0]) & (F.col("event_version") == key[1])
 
@@ -129,7 +147,7 @@ def classify(
     One pass over the batch; :func:`split` then reads valid events and quarantine off it (cache it first).
     """
     classified = parse_envelopes(bronze, list(handled), known)
-    payload_reasons = []
+    payload_reasons, rescued = [], []
     for position, (key, model) in enumerate(handled.items()):
         # Each type's checks see only the envelope's verdict, so the plan grows linearly with the types.
         routed = F.col("reason").isNull() & _is(key)
@@ -141,7 +159,9 @@ def classify(
             f"_reason_{position}", F.when(routed, _payload_reason(model, payload, F.col("payload")))
         )
         payload_reasons.append(f"_reason_{position}")
+        rescued.append(F.when(routed, rescued_fields(model, F.col("payload"))))
     reason = F.coalesce("reason", *payload_reasons) if payload_reasons else F.col("reason")
+    classified = classified.withColumn(RESCUED, F.coalesce(*rescued, F.lit(None).cast(T.StringType())))
     return classified.withColumn("reason", reason).drop(*payload_reasons)
 
 
