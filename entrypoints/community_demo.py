@@ -9,6 +9,7 @@ moderate-pending`` does.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from ingest.social.generator import generate as generate_social
 from ingest.social.moderation import record as record_social
 from ingest.social.service import handle as handle_social
 from lakehouse.settings import Settings
+from serving.sentiment.contract import SentimentServiceError
 
 Progress = Callable[[str], None]
 DEMO_ROOM = "demo-moderation"
@@ -71,6 +73,9 @@ def generate_community(settings: Settings, *, messages: int, posts: int, seed: i
     return [chat.describe(), f"social: {social.describe()}"]
 
 
+MAX_REFUSALS, MIN_BATCH, REFUSAL_PAUSE_S = 5, 50, 5.0
+
+
 def moderate_backlog(settings: Settings, progress: Progress) -> dict[str, int]:
     """Have the service decide every queued message, post and comment; returns how many per domain."""
     decided = {"chat": 0, "social": 0}
@@ -82,12 +87,25 @@ def moderate_backlog(settings: Settings, progress: Progress) -> dict[str, int]:
 
 
 def _drain(settings: Settings, pool, domain: str, record: moderation.Record, progress: Progress) -> int:
-    total = 0
-    # No grace period: the generators that queued this content are done, nobody else is asking about it.
-    while decided := moderation.moderate_pending(settings, pool, domain, record, grace=timedelta(0)):
+    total, limit, refusals = 0, moderation.MAX_BATCH, 0
+    while True:
+        try:
+            # No grace period: the generators that queued this content are done, nobody else is asking about it.
+            decided = moderation.moderate_pending(settings, pool, domain, record, limit=limit, grace=timedelta(0))
+        except SentimentServiceError as error:
+            # A loaded machine can make a batch miss the service's latency bound (BentoML answers 503): the batch
+            # stayed queued, so ask again with half as many items; another error, or five refusals, ends the run.
+            refusals += 1
+            if error.status_code != 503 or refusals > MAX_REFUSALS:
+                raise
+            limit = max(limit // 2, MIN_BATCH)
+            progress(f"{domain}: the service refused a batch (503, busy); retrying with {limit} items")
+            time.sleep(REFUSAL_PAUSE_S)
+            continue
+        if not decided:
+            return total
         total += decided
         progress(f"{domain}: {total} decided, {moderation.pending_count(pool, domain)} queued")
-    return total
 
 
 def demo_messages(sentences: list[Sentence], count: int = 4) -> list[Sentence]:

@@ -1,7 +1,7 @@
 """`lakehouse stack install`: everything the local stack needs, from the reachable registries only.
 
-Debian packages (Redis, NATS, Maven, Java 17), FerretDB built from the Go module proxy, and every JVM classpath of
-``jvm_artifacts.txt`` resolved from Maven Central. Each step checks first and does nothing when in place.
+Debian packages (Redis, NATS, Maven, Java 17, Chromium), FerretDB built from the Go module proxy, and every JVM
+classpath of ``jvm_artifacts.txt`` resolved from Maven Central. Each step checks first and does nothing when in place.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ DEBIAN_PACKAGES = {
     "nats-server": "nats-server",
     "maven": "mvn",
     "openjdk-17-jre-headless": "java",
+    # The end-to-end test looks at the Dagster, MLflow and Swagger pages in headless Chromium (tests/browser_checks.py).
+    "chromium": "chromium",
 }
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 # Fixes to FerretDB v1.24.2's SQLite backend and its per-request work, applied to its source before the build:

@@ -9,6 +9,8 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from browser_checks import check_uis, stored_run_ids
+from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from entrypoints.card_scan import domain_topics, lake_tables, scan_postgres, scan_tables, scan_topics
@@ -23,6 +25,9 @@ from ingest.ecommerce.traffic_cli import app_sink
 from ingest.ecommerce.transaction_csv import write_csv
 from lakehouse import lake
 from lakehouse.settings import Settings
+from models.anomaly import ANOMALY_MODEL_NAME
+from models.sentiment import SENTIMENT_MODEL_NAME
+from models.sentiment.data import SOURCES
 from pipelines.core.engines import compare_engines
 from serving.registry import served_model
 from serving.server import stop_detached_server
@@ -104,6 +109,8 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
         # serves the champions it finds, as a person's re-run does.
         first = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now, retrain=True)
         second = run_main_job(settings, **sizes, seed=seed, progress=lines.append, now=now)
+        # The UIs a person opens next, in headless Chromium, while the services the job left up still run.
+        pages = {page.name: page.shown for page in check_uis(settings, settings.home_dir / "screenshots" / "main-job")}
     finally:
         # The main job leaves both services running for a person to try.
         stop_detached_server(settings, served_model("fraud"))
@@ -127,6 +134,16 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     assert orders.filter(F.col("order_id").isin(demo_ids)).count() == len(demo_ids) == 3
     assert all(demo.status_code == 201 for demo in first.demo_orders)
     assert second.rows("gold", "ecommerce_daily_sales_by_category") > 0
+
+    # What the UIs showed (screenshots in var/screenshots/main-job/, kept by CI).
+    assert {f"{domain}/gold" for domain in ("ecommerce", "chat", "social", "iot")} <= {
+        key.rsplit("/", 1)[0] for key in pages["dagster assets"]
+    }
+    assert {run_id[:8] for run_id in stored_run_ids(settings)} <= set(pages["dagster runs"])
+    assert {"ecommerce-fraud", "sentiment", "iot_anomaly"} <= set(pages["mlflow experiments"])
+    assert {"ecommerce-fraud", "sentiment", "iot_anomaly"} <= set(pages["mlflow models"])
+    for service in ("fraud", "sentiment", "anomaly"):
+        assert "/score" in pages.get(f"{service} swagger", []), f"{service}: {pages.get(f'{service} swagger')}"
     assert any(line.startswith("[8/11] materialising the other Dagster assets") for line in lines)
     reused = [line for line in lines if "reusing the champions an earlier run registered" in line]
     assert len(reused) == 1 and f"sentiment v{first.sentiment_version}" in reused[0]
@@ -200,3 +217,44 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     assert fraud.figures["champion_version"] == second.champion_version and fraud.figures["runs"] >= 1
     assert fraud.figures["holdout_rows"] > 0 and fraud.figures["top_feature"] in FEATURE_COLUMNS
     assert fraud.images >= 1 + (fraud.figures["holdout_frauds"] > 0)  # importance; the PR curve when fraud is there
+    sentiment = run_notebook(NOTEBOOKS_DIR / "sentiment.ipynb", settings, env)
+    logged = registered_run(SENTIMENT_MODEL_NAME, second.sentiment_version).metrics
+    assert sentiment.figures["champion_version"] == second.sentiment_version
+    # Scored again in the notebook on the rebuilt holdout: the run's own per-source accuracies.
+    assert sentiment.figures["sources"] == pytest.approx({s: logged[f"holdout_{s}_accuracy"] for s in SOURCES})
+    assert sentiment.figures["holdout_rows"] == sum(logged[f"holdout_{s}_rows"] for s in SOURCES)
+    moderations = {"messages": "chat_message_moderations", "posts": "social_post_moderations"}
+    for kind, name in moderations.items():
+        decided = delta_table(spark, settings, "silver", name)
+        assert sentiment.figures[f"moderated_{kind}"] == decided.count() > 0
+        assert sentiment.figures[f"flagged_{kind}"] == decided.filter("flagged").count()
+    topics = delta_table(spark, settings, "gold", "social_topic_sentiment_daily")
+    rooms = delta_table(spark, settings, "gold", "chat_room_activity_daily")
+    assert sentiment.figures["topics"] == topics.select("topic").distinct().count() > 0
+    assert sentiment.figures["rooms"] == rooms.select("room_id").distinct().count() > 0
+    assert sentiment.images >= 2  # accuracy per source; topics and rooms
+    iot = run_notebook(NOTEBOOKS_DIR / "iot.ipynb", settings, env)
+    chosen = registered_run(ANOMALY_MODEL_NAME, second.anomaly_version).params
+    thresholds = {float(value) for key, value in chosen.items() if key.startswith("model.threshold_")}
+    assert iot.figures["champion_version"] == second.anomaly_version and iot.figures["threshold"] in thresholds
+    device = F.col("device_id") == first.iot.replay_device
+    alerts = delta_table(spark, settings, "silver", "iot_alerts").filter(device)
+    scores = delta_table(spark, settings, "silver", "iot_reading_scores").filter(device)
+    assert iot.figures["device"] == first.iot.replay_device and iot.figures["readings"] == first.iot.replay_rows
+    assert iot.figures["alerts"] == len(first.iot.replay_alerts) == alerts.count()
+    assert iot.figures["scored"] == scores.count() > 0
+    assert iot.figures["devices"] == readings.select("device_id").distinct().count()
+    health = delta_table(spark, settings, "gold", "iot_fleet_health_daily")
+    assert iot.figures["fleet_days"] == health.select("day").distinct().count() > 0
+    assert iot.figures["fleet_alerts"] == health.agg(F.sum("alerts")).first()[0]
+    assert iot.images >= 2  # the device's readings and alerts; the fleet's days
+
+
+def delta_table(spark, settings: Settings, layer: str, table: str):
+    return spark.read.format("delta").load(lake.table_path(settings, layer, table))
+
+
+def registered_run(model_name: str, version: str | None):
+    """The MLflow run that registered ``version`` of ``model_name`` (its params and metrics)."""
+    client = MlflowClient()
+    return client.get_run(client.get_model_version(model_name, str(version)).run_id).data
