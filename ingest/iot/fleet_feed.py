@@ -56,7 +56,10 @@ def fleet_series(devices: Sequence[FleetDevice], *, days: int, seed: int, end: d
             sink.append(renamed)
     frame = pd.concat(readings, ignore_index=True)
     frame["timestamp"] = frame["timestamp"].dt.tz_localize(UTC)
-    return FleetSeries(frame[["device_id", "sensor", "timestamp", "value"]], pd.concat(faults, ignore_index=True))
+    # A cadence without faults gives an empty frame; pandas warns about concatenating those (their dtypes would
+    # stop counting in a later version), so only the non-empty ones are joined.
+    fault_frames = [fault for fault in faults if not fault.empty] or faults[:1]
+    return FleetSeries(frame[["device_id", "sensor", "timestamp", "value"]], pd.concat(fault_frames, ignore_index=True))
 
 
 def feed_device(

@@ -3,6 +3,7 @@ the simulator's faults renamed to the fleet's devices."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, datetime, timedelta
 
 from ingest.iot.fleet import FleetDevice
@@ -36,3 +37,12 @@ def test_faults_name_the_fleets_devices_and_the_same_seed_gives_the_same_series(
     assert set(series.faults.columns) >= {"device_id", "sensor", "kind", "start", "end"}
     again = fleet_series(DEVICES, days=14, seed=5, end=END)
     assert series.readings.equals(again.readings)
+
+
+def test_a_cadence_without_faults_joins_the_others_without_a_pandas_warning() -> None:
+    # Two days of two cadences: some seeds (1 and 4) give one cadence no fault, whose empty frame pandas warned about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        for seed in range(6):
+            series = fleet_series(DEVICES, days=2, seed=seed, end=END)
+            assert set(series.faults["device_id"]) <= {"dev-a", "dev-b"}
