@@ -10,11 +10,12 @@ same day replays its commands and adds nothing.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ingest.chat.commands import (
@@ -48,6 +49,13 @@ class GeneratorConfig:
     delete_rate: float = 0.03
     review_rate: float = 0.05
 
+    def shape_tag(self) -> str:
+        """Everything that shapes the rooms and messages (the window's end included), hashed into their ids: a
+        run with other sizes or on another day adds its own rooms instead of clashing with an earlier run's; the
+        same config on the same day replays."""
+        shape = replace(self, now=window_end(self.now))
+        return hashlib.sha256(repr(shape).encode()).hexdigest()[:8]
+
 
 @dataclass
 class GeneratorSummary:
@@ -72,13 +80,13 @@ def window_end(now: datetime | None) -> datetime:
 
 def rooms_of(config: GeneratorConfig, rng: random.Random, start: datetime) -> list[CreateRoom]:
     """Every ``rooms``-th room is direct (two users); the others are groups of 3 to 12."""
-    rooms = []
+    rooms, end, tag = [], window_end(config.now), config.shape_tag()
     for index in range(config.rooms):
         direct = index % 5 == 4
         people = rng.sample(range(1, config.users + 1), 2 if direct else rng.randint(3, min(12, config.users)))
         rooms.append(
             CreateRoom(
-                room_id=f"gen-{config.seed}-r{index:04d}",
+                room_id=f"gen-{config.seed}-{end:%Y%m%d}-{tag}-r{index:04d}",
                 kind="direct" if direct else "group",
                 title="" if direct else f"room {index}",
                 owner_id=user_id(people[0]),
@@ -93,7 +101,7 @@ def conversation(
     config: GeneratorConfig, rng: random.Random, sentences: list[Sentence], rooms: list[CreateRoom], start: datetime
 ) -> Iterator[tuple[datetime, int, SendMessage, Sentence, CreateRoom]]:
     """The messages in time order: (time, index, command, its sentence, its room)."""
-    end = window_end(config.now)
+    end, tag = window_end(config.now), config.shape_tag()
     times = sorted(start + (end - start) * rng.random() for _ in range(config.count))
     for index, at in enumerate(times):
         room = rng.choice(rooms)
@@ -103,7 +111,7 @@ def conversation(
         others = [p for p in people if p != author]
         if others and rng.random() < config.mention_rate:
             text = f"@{rng.choice(others)} {text}"
-        command_id = f"gen-{config.seed}-{end:%Y%m%d}-m{index}"
+        command_id = f"gen-{config.seed}-{end:%Y%m%d}-{tag}-m{index}"
         yield (
             at,
             index,

@@ -10,9 +10,10 @@ reporting the true label. Everything is drawn from one seeded generator and stam
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ingest.core.errors import IdempotencyConflict
@@ -44,6 +45,10 @@ class SocialTraffic:
     @property
     def end(self) -> datetime:
         return self.now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def shape_tag(self) -> str:
+        """Everything that shapes the posts (the window's end included), hashed into their ids."""
+        return hashlib.sha256(repr(replace(self, now=self.end)).encode()).hexdigest()[:8]
 
 
 def user_id(number: int) -> str:
@@ -86,12 +91,12 @@ def social_commands(config: SocialTraffic, sentences: list[Sentence]) -> Iterato
     for uid in users:
         for followee in set(rng.choices(users, weights, k=config.follows_per_user)) - {uid}:
             yield ChangeFollow(follower_id=uid, followee_id=followee, changed_at=start)
-    span = config.days * 86_400
+    span, tag = config.days * 86_400, config.shape_tag()
     moments = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(config.count))
     for n, at in enumerate(moments, start=1):
-        # The seed and the window's end are in the id: another seed, or a run on another day, adds new posts
-        # instead of clashing with old ones; the same seed on the same day replays.
-        post_id = f"{config.id_prefix}p-{config.seed}-{config.end:%Y%m%d}-{n:07d}"
+        # The seed, the window's end and the shape of the run are in the id: another seed, other sizes or a run on
+        # another day add new posts instead of clashing with old ones; the same config on the same day replays.
+        post_id = f"{config.id_prefix}p-{config.seed}-{config.end:%Y%m%d}-{tag}-{n:07d}"
         yield from _post_activity(config, rng, users, sentences, post_id, at)
 
 

@@ -113,3 +113,27 @@ def test_the_generator_speaks_real_sentences_in_time_order(tmp_path: Path) -> No
 
 def test_the_generator_is_deterministic_per_seed(tmp_path: Path) -> None:
     assert run_generator(tmp_path, seed=5) == run_generator(tmp_path / "again", seed=5)
+
+
+def test_other_sizes_or_another_day_never_reuse_a_room_or_message_id(tmp_path: Path) -> None:
+    # The same ids with other content would be refused as idempotency conflicts: a second `lakehouse run` with
+    # other sizes, or on another day, failed on the first room.
+    base = GeneratorConfig(count=40, seed=5, users=30, rooms=6, days=3, now=datetime(2026, 3, 10, tzinfo=UTC))
+    settings = Settings(shared_data_dir=reference_data(tmp_path))
+
+    def ids(config: GeneratorConfig) -> set[str]:
+        sent: list[Command] = []
+
+        def sink(command: Command) -> Accepted:
+            sent.append(command)
+            return Accepted("thing", str(uuid.uuid5(uuid.NAMESPACE_URL, getattr(command, "command_id", "x"))), "", 1)
+
+        generate(config, sink, settings)
+        return {c.room_id for c in sent if isinstance(c, CreateRoom)} | {
+            c.command_id for c in sent if isinstance(c, SendMessage)
+        }
+
+    first = ids(base)
+    assert first == ids(GeneratorConfig(**base.__dict__))  # the same run replays
+    for change in ({"count": 41}, {"users": 31}, {"rooms": 7}, {"now": datetime(2026, 3, 11, tzinfo=UTC)}):
+        assert not first & ids(GeneratorConfig(**{**base.__dict__, **change})), change

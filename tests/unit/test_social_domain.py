@@ -4,6 +4,7 @@ the contract, the generator and the importer's rows."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,3 +115,16 @@ def test_importer_rows_say_what_is_wrong(tmp_path: Path) -> None:
     summary = import_csv(csv_file, received.append)
     assert (summary.imported, summary.authors, summary.rejected) == (1, 1, [(3, "text: empty")])
     assert [type(c).__name__ for c in received] == ["RegisterUser", "CreatePost"]
+
+
+def test_other_sizes_or_another_day_never_reuse_a_post_id() -> None:
+    sentences = [Sentence(f"sentence {n}", n % 2, "test") for n in range(30)]
+    base = SocialTraffic(seed=7, count=40, now=datetime(2026, 3, 1, tzinfo=UTC))
+
+    def post_ids(config: SocialTraffic) -> set[str]:
+        return {c.post_id for c in social_commands(config, sentences) if isinstance(c, CreatePost)}
+
+    first = post_ids(base)
+    assert len(first) == 40 and first == post_ids(SocialTraffic(seed=7, count=40, now=base.now))
+    for other in (replace(base, count=41), replace(base, days=7), replace(base, now=datetime(2026, 3, 2, tzinfo=UTC))):
+        assert not first & post_ids(other), other
