@@ -59,6 +59,10 @@ ACTOR = "iot-anomaly-scorer"
 # under a second; a replay's 1,000-reading chunks make it ~20,000 readings, seconds, but those alerts are history.
 MAX_POLL_RECORDS = 20
 JOIN_TIMEOUT_S = 120.0  # until-idle runs: how long to wait for the group to assign partitions before giving up
+# While nothing is assigned, ask for the topic's metadata this often. A group that joined while the topic was still
+# being created (auto-created by the first send) got no partition, and kafka-python would otherwise only notice the
+# topic at its next periodic metadata refresh, 5 minutes later (CI saw the 120 s join timeout expire so).
+METADATA_NUDGE_S = 5.0
 POLL_TIMEOUT_MS = 100  # small: an alert waits at most this long for its poll to close (latency goal p95 < 2 s)
 SCORES_PER_MESSAGE = 1000  # ~150 kB of JSON: a replay's poll of one device stays far under Kafka's 1 MB request
 SCORES_NAMESPACE = uuid.UUID("0f7c1a52-3d4b-4a8e-9b61-6f2e8a9d4c37")  # fixed: scores event ids must not change
@@ -294,7 +298,8 @@ def run_live_scorer(
         with psycopg.connect(settings.postgres_url, autocommit=True, connect_timeout=10) as conn:
             scorer = LiveScorer(champion, redis, conn, producer, topics)
             consumer.subscribe([topics.source], listener=_ForgetOnRebalance(scorer))
-            join_deadline = time.monotonic() + JOIN_TIMEOUT_S
+            started = time.monotonic()
+            join_deadline, nudge_at = started + JOIN_TIMEOUT_S, started + METADATA_NUDGE_S
             while not until_idle or idle < idle_polls:
                 polled = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max_records)
                 records = [record for batch in polled.values() for record in batch]
@@ -303,6 +308,10 @@ def run_live_scorer(
                     consumer.commit()
                 totals.add(done)
                 idle = idle + 1 if not records and consumer.assignment() else 0  # joined, and nothing came
+                if not consumer.assignment() and time.monotonic() > nudge_at:
+                    # A metadata update that shows the topic's partitions makes the group rebalance and assign them.
+                    consumer.partitions_for_topic(topics.source)
+                    nudge_at = time.monotonic() + METADATA_NUDGE_S
                 if until_idle and not consumer.assignment() and time.monotonic() > join_deadline:
                     # Idle is only counted once joined; a group that never assigns would otherwise poll forever.
                     raise ScorerError(
