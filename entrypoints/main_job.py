@@ -85,7 +85,8 @@ class MainJobReport:
 
 
 def materialize_assets(settings: Settings, progress: Progress, selection: str, log_name: str) -> None:
-    """Run the selected assets through Dagster's own CLI, so the run shows in the Dagster UI like any other."""
+    """Run the selected assets as one Dagster run in the project's instance (`lakehouse materialize`), so it shows in
+    the Dagster UI like any other."""
     log_file = settings.home_dir / "logs" / f"main-job-{log_name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     # `lakehouse materialize`, not `dagster asset materialize`: that refuses daily gold without a day range.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from local_lake import local_lake
 from pyspark.sql import DataFrame, SparkSession
 
 from ingest.core.envelope import EventEnvelope
@@ -76,11 +77,7 @@ def bronze(spark: SparkSession, values: list[str], topic: str = ev.ORDERS_TOPIC,
 
 @pytest.fixture
 def lake(tmp_path) -> DomainLake:
-    return DomainLake(
-        "ecommerce",
-        table=lambda layer, name: str(tmp_path / layer / name),
-        checkpoint=lambda layer, name: str(tmp_path / "_cp" / layer / name),
-    )
+    return local_lake("ecommerce", tmp_path)
 
 
 def land(spark: SparkSession, lake: DomainLake, entity: str, values: list[str], first_offset: int = 0) -> None:

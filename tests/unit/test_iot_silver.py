@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from local_lake import local_lake
 from pyspark.sql import DataFrame, SparkSession
 
 from ingest.core.envelope import EventEnvelope
@@ -46,11 +47,7 @@ def batch(batch_id: str, device: str, readings: list[tuple[str, datetime, float,
 
 @pytest.fixture
 def lake(tmp_path) -> DomainLake:
-    return DomainLake(
-        "iot",
-        table=lambda layer, name: str(tmp_path / layer / name),
-        checkpoint=lambda layer, name: str(tmp_path / "_cp" / layer / name),
-    )
+    return local_lake("iot", tmp_path)
 
 
 def land(spark: SparkSession, lake: DomainLake, entity: str, values: list[str], first_offset: int = 0) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from local_lake import local_lake
 
 from pipelines.core.tables import DomainLake
 from pipelines.iot.stream import run_telemetry_stream
@@ -15,11 +16,7 @@ from pipelines.iot.stream_lock import StreamBusy, checkpoint_lock
 
 @pytest.fixture
 def lake(tmp_path) -> DomainLake:
-    return DomainLake(
-        "iot",
-        table=lambda layer, name: str(tmp_path / layer / name),
-        checkpoint=lambda layer, name: str(tmp_path / "_cp" / layer / name),
-    )
+    return local_lake("iot", tmp_path)
 
 
 def test_a_second_holder_is_refused_until_the_first_lets_go(tmp_path) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from local_lake import local_lake
 from pydantic import Field
 from pyspark.sql import DataFrame, SparkSession
 from test_ecommerce_silver import order
@@ -82,11 +83,7 @@ def envelope(event: tuple[str, int], payload: dict, event_id: str | None = None)
 
 @pytest.fixture
 def lake(tmp_path) -> DomainLake:
-    return DomainLake(
-        "notes",
-        table=lambda layer, name: str(tmp_path / layer / name),
-        checkpoint=lambda layer, name: str(tmp_path / "_cp" / layer / name),
-    )
+    return local_lake("notes", tmp_path)
 
 
 def land(spark: SparkSession, lake: DomainLake, entity: str, topic: str, values: list[str], first: int = 0) -> None:

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from local_lake import local_lake
 from pyspark.sql import functions as F
 
 from ingest.core.envelope import EventEnvelope
 from ingest.ecommerce import contract as ev
 from pipelines.core.incremental import run_silver_flow
 from pipelines.core.parse import classify
-from pipelines.core.tables import DomainLake
 from pipelines.ecommerce.flows import FLOWS
 
 FLOW = FLOWS["orders"]
@@ -126,11 +126,7 @@ def test_a_flow_over_fuzzed_bronze_finishes_and_lands_the_good_events(spark, bat
     good |= {f"g{n}" for n in range(5)}
     batch = [*batch, *[(envelope(good_payload(f"g{n}")), "good") for n in range(5)]]
     root = Path(tempfile.mkdtemp(prefix="fuzzed-flow-"))
-    lake = DomainLake(
-        "ecommerce",
-        table=lambda layer, name: str(root / layer / name),
-        checkpoint=lambda layer, name: str(root / "_cp" / layer / name),
-    )
+    lake = local_lake("ecommerce", root)
     try:
         rows = [(None, bytearray(value), FLOW.topic, 0, offset, T0, T0) for offset, (value, _) in enumerate(batch)]
         schema = "key string, raw binary, topic string, partition int, offset long, kafka_timestamp timestamp"
