@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.core.cassandra import open_session
+from ingest.core.kafka_batch import assign_whole_topic, caught_up
 from ingest.iot.contract import TELEMETRY_TOPIC
 from ingest.iot.telemetry_io import parse_telemetry_message
 from ingest.iot.telemetry_store import Row, batch_rows, last_readings, prepare_insert, readings_between, write_rows
@@ -109,24 +110,30 @@ def rewind(consumer: KafkaConsumer, polled: dict[TopicPartition, list[ConsumerRe
             consumer.seek(partition, records[0].offset)
 
 
-def open_consumer(settings: Settings, topics: WriterTopics) -> KafkaConsumer:
-    return KafkaConsumer(
-        topics.source,
+def open_consumer(settings: Settings, topics: WriterTopics, *, batch: bool = False) -> KafkaConsumer:
+    """A member of ``topics.group``; or with ``batch``, a consumer of the whole topic that reads and commits as the
+    group without joining it (see ``ingest.core.kafka_batch``)."""
+    consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=topics.group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
+    if batch:
+        assign_whole_topic(consumer, topics.source)
+    else:
+        consumer.subscribe([topics.source])
+    return consumer
 
 
 def run_writer(
     settings: Settings, topics: WriterTopics = WriterTopics(), *, until_idle: bool = False, idle_polls: int = 3
 ) -> WriterTotals:
     """Write until stopped, retrying a failed pass; or with ``until_idle`` until ``idle_polls`` polls in a row bring
-    nothing, raising on a failed pass."""
+    nothing at the topic's end, raising on a failed pass."""
     totals, idle = WriterTotals(), 0
-    consumer = open_consumer(settings, topics)
+    consumer = open_consumer(settings, topics, batch=until_idle)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
     try:
         with open_session(settings) as session:
@@ -141,7 +148,10 @@ def run_writer(
                     time.sleep(RETRY_S)
                     continue
                 totals.add(done)
-                idle = idle + 1 if done.messages == 0 and consumer.assignment() else 0  # joined, and nothing came
+                if until_idle:
+                    idle = idle + 1 if done.messages == 0 and caught_up(consumer) else 0
+                else:
+                    idle = idle + 1 if done.messages == 0 and consumer.assignment() else 0  # joined, nothing came
                 if done.dead:
                     log.warning("dead-lettered %d message(s): %s", done.dead, "; ".join(done.reasons))
     finally:

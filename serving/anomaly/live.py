@@ -27,10 +27,12 @@ from datetime import UTC, datetime
 import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError
 from redis import Redis
 
 from features.anomaly.state_store import load_states, save_states
 from ingest.core.envelope import EventEnvelope
+from ingest.core.kafka_batch import assign_whole_topic, caught_up
 from ingest.core.unit_of_work import set_actor
 from ingest.iot.alerts import AlertInput, record_alert
 from ingest.iot.contract import (
@@ -58,10 +60,8 @@ ACTOR = "iot-anomaly-scorer"
 # Kafka, PostgreSQL and Redis work): live devices send small batches, so a poll is a few hundred readings and far
 # under a second; a replay's 1,000-reading chunks make it ~20,000 readings, seconds, but those alerts are history.
 MAX_POLL_RECORDS = 20
-JOIN_TIMEOUT_S = 120.0  # until-idle runs: how long to wait for the group to assign partitions before giving up
-# While nothing is assigned, ask for the topic's metadata this often. A group that joined while the topic was still
-# being created (auto-created by the first send) got no partition, and kafka-python would otherwise only notice the
-# topic at its next periodic metadata refresh, 5 minutes later (CI saw the 120 s join timeout expire so).
+# A long-running member with no partition asks for the topic's metadata this often: one that joined before the
+# topic existed (auto-created by the first send) otherwise only sees it at kafka-python's 5-minute refresh.
 METADATA_NUDGE_S = 5.0
 POLL_TIMEOUT_MS = 100  # small: an alert waits at most this long for its poll to close (latency goal p95 < 2 s)
 SCORES_PER_MESSAGE = 1000  # ~150 kB of JSON: a replay's poll of one device stays far under Kafka's 1 MB request
@@ -268,6 +268,18 @@ class ScorerError(RuntimeError):
     """The live scorer cannot make progress; the message says what it waited for."""
 
 
+def _commit(consumer: KafkaConsumer, topics: LiveTopics, batch: bool) -> None:
+    try:
+        consumer.commit()
+    except CommitFailedError as error:
+        if not batch:
+            raise
+        raise ScorerError(
+            f"group {topics.group} has a running member (a long-running scorer?), so this batch run cannot commit "
+            f"its offsets on {topics.source}: stop that scorer first ({error})"
+        ) from error
+
+
 def run_live_scorer(
     settings: Settings,
     topics: LiveTopics = LiveTopics(),
@@ -278,7 +290,8 @@ def run_live_scorer(
     max_records: int = MAX_POLL_RECORDS,
     on_poll: Callable[[ScorerTotals], None] | None = None,
 ) -> ScorerTotals:
-    """Score until stopped, or with ``until_idle`` until ``idle_polls`` polls in a row bring nothing."""
+    """Score until stopped, as a member of ``topics.group``; or with ``until_idle`` as a batch run (the whole topic
+    assigned, see ``ingest.core.kafka_batch``) until ``idle_polls`` polls in a row bring nothing at the topic's end."""
     if champion is None:
         from models.anomaly.registry import load_champion_params
 
@@ -297,27 +310,23 @@ def run_live_scorer(
         # Autocommit: lookups hold no transaction open; each poll's alerts are one explicit transaction.
         with psycopg.connect(settings.postgres_url, autocommit=True, connect_timeout=10) as conn:
             scorer = LiveScorer(champion, redis, conn, producer, topics)
-            consumer.subscribe([topics.source], listener=_ForgetOnRebalance(scorer))
-            started = time.monotonic()
-            join_deadline, nudge_at = started + JOIN_TIMEOUT_S, started + METADATA_NUDGE_S
+            if until_idle:
+                assign_whole_topic(consumer, topics.source)  # a batch run reads as the group without joining it
+            else:
+                consumer.subscribe([topics.source], listener=_ForgetOnRebalance(scorer))
+            nudge_at = time.monotonic() + METADATA_NUDGE_S
             while not until_idle or idle < idle_polls:
                 polled = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max_records)
                 records = [record for batch in polled.values() for record in batch]
                 done = scorer.process(records)
                 if records:
-                    consumer.commit()
+                    _commit(consumer, topics, until_idle)
                 totals.add(done)
-                idle = idle + 1 if not records and consumer.assignment() else 0  # joined, and nothing came
-                if not consumer.assignment() and time.monotonic() > nudge_at:
-                    # A metadata update that shows the topic's partitions makes the group rebalance and assign them.
-                    consumer.partitions_for_topic(topics.source)
+                if until_idle:
+                    idle = idle + 1 if not records and caught_up(consumer) else 0
+                elif not consumer.assignment() and time.monotonic() > nudge_at:
+                    consumer.partitions_for_topic(topics.source)  # asks the broker only if the topic is not cached
                     nudge_at = time.monotonic() + METADATA_NUDGE_S
-                if until_idle and not consumer.assignment() and time.monotonic() > join_deadline:
-                    # Idle is only counted once joined; a group that never assigns would otherwise poll forever.
-                    raise ScorerError(
-                        f"no partition of {topics.source} assigned to group {topics.group} within "
-                        f"{JOIN_TIMEOUT_S:.0f} s: is the broker at {settings.kafka_bootstrap_servers} healthy?"
-                    )
                 if done.dead:
                     log.warning("dead-lettered %d message(s): %s", done.dead, "; ".join(done.reasons))
                 if on_poll is not None:
