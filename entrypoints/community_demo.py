@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ingest.chat import commands as chat_commands
 from ingest.chat.context import open_context as open_chat
@@ -56,19 +56,32 @@ class SupportNotice:
     text: str
 
 
-def generate_community(settings: Settings, *, messages: int, posts: int, seed: int, progress: Progress) -> list[str]:
+def community_configs(
+    *, messages: int, posts: int, seed: int, now: datetime | None = None
+) -> tuple[GeneratorConfig, SocialTraffic]:
+    """The chat and social generators' settings. ``now`` ends both windows (default: today 00:00 UTC); their ids
+    depend on it, so a caller that fixes it for its other domains must fix it here too: CI's main-job test, whose
+    second run crossed midnight, published 717 events again when it did not."""
+    chat = GeneratorConfig(
+        count=messages, seed=seed, users=max(20, messages // 10), rooms=max(4, messages // 50), now=now
+    )
+    return chat, SocialTraffic(seed=seed, count=posts, now=now)
+
+
+def generate_community(
+    settings: Settings, *, messages: int, posts: int, seed: int, progress: Progress, now: datetime | None = None
+) -> list[str]:
     """Chat conversations and a social network from the real labelled sentences; returns one summary line each."""
+    chat_config, social_config = community_configs(messages=messages, posts=posts, seed=seed, now=now)
     with open_chat(settings, actor="main-job") as ctx:
-        chat = generate_chat(
-            GeneratorConfig(count=messages, seed=seed, users=max(20, messages // 10), rooms=max(4, messages // 50)),
-            lambda command: handle_chat(command, ctx),
-            settings,
-            progress,
-        )
+        chat = generate_chat(chat_config, lambda command: handle_chat(command, ctx), settings, progress)
     sentences = load_sentences(settings.shared_data_dir)
     with open_social(settings, actor="main-job", views=False) as ctx:
         social = generate_social(
-            SocialTraffic(seed=seed, count=posts), sentences, lambda command: handle_social(command, ctx), progress
+            social_config,
+            sentences,
+            lambda command: handle_social(command, ctx),
+            progress,
         )
     return [chat.describe(), f"social: {social.describe()}"]
 

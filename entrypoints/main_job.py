@@ -135,9 +135,9 @@ def run_main_job(
     now: datetime | None = None,
     retrain: bool = False,
 ) -> MainJobReport:
-    """``now`` ends the simulated e-commerce and telemetry windows (default: the start of this hour, so re-runs
-    within it replay the same orders and readings). The sentiment and anomaly champions of an earlier run are
-    served again unless ``retrain`` (`entrypoints/model_reuse.py`)."""
+    """``now`` ends the simulated windows: e-commerce and telemetry (default: the start of this hour, so re-runs
+    within it replay the same orders and readings), chat and social (default: today 00:00 UTC). The sentiment and
+    anomaly champions of an earlier run are served again unless ``retrain`` (`entrypoints/model_reuse.py`)."""
     started = time.monotonic()
     config = traffic_config(orders, seed, now)
     indent = lambda line: progress(f"      {line}")  # noqa: E731
@@ -163,7 +163,7 @@ def run_main_job(
         traffic = generate(config, sink, indent)
     indent(traffic.describe())
     phases.start(f"[5/11] generating {messages} chat messages and {posts} social posts from real labelled sentences")
-    community = generate_community(settings, messages=messages, posts=posts, seed=seed, progress=indent)
+    community = generate_community(settings, messages=messages, posts=posts, seed=seed, progress=indent, now=now)
     for line in community:
         indent(line)
     phases.start(f"[6/11] IoT: {devices} simulated devices and a real NAB series through the telemetry gateway")
