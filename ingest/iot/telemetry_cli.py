@@ -19,7 +19,11 @@ def register_telemetry(actions: argparse._SubParsersAction) -> None:
     gateway.add_argument("--workers", type=int, default=1, help="processes (each with its own producer and cache)")
     gateway.set_defaults(handler=cmd_gateway)
     writer = actions.add_parser("telemetry-writer", help="write iot.telemetry to Cassandra (consumer group)")
-    writer.add_argument("--until-idle", action="store_true", help="stop when the topic has nothing new")
+    writer.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="a batch run: read the whole topic as the group (without joining it), stop once caught up and idle",
+    )
     writer.set_defaults(handler=cmd_telemetry_writer)
 
 

@@ -29,7 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=1, help="training fleet seed (the held-out one is seed + 1)")
     train.set_defaults(handler=cmd_train)
     live = actions.add_parser("live", help="consume iot.telemetry, score each reading, record the alerts")
-    live.add_argument("--until-idle", action="store_true", help="stop once no telemetry came for a second")
+    live.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="a batch run: read the whole topic as the group (without joining it), stop once caught up and idle",
+    )
     live.add_argument("--group", default="iot-anomaly-scorer", help="Kafka consumer group")
     live.add_argument("--topic", default=None, help="telemetry topic (default iot.telemetry)")
     live.add_argument("--scores-topic", default=None, help="scores topic (default iot.anomaly_scores)")
