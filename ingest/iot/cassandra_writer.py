@@ -148,10 +148,8 @@ def run_writer(
                     time.sleep(RETRY_S)
                     continue
                 totals.add(done)
-                if until_idle:
+                if until_idle:  # a long-running writer never stops on idleness
                     idle = idle + 1 if done.messages == 0 and caught_up(consumer) else 0
-                else:
-                    idle = idle + 1 if done.messages == 0 and consumer.assignment() else 0  # joined, nothing came
                 if done.dead:
                     log.warning("dead-lettered %d message(s): %s", done.dead, "; ".join(done.reasons))
     finally:
