@@ -1,6 +1,7 @@
 """Ingest throughput: orders/s through the e-commerce app (outbox + relay to Kafka), beside two baselines
 measured in the same run: a bare kafka-python producer with the relay's own producer settings (acks=all,
-idempotent, the same linger and batch size: `PRODUCER_BATCHING`) and bare PostgreSQL inserts (one per commit).
+idempotent, the same linger and batch size: `PRODUCER_BATCHING`) sending the very envelopes the relay published
+(same bytes and keys, to a topic with as many partitions), and bare PostgreSQL inserts (one per commit).
 Last, product events drained from their MongoDB documents beside one outbox batch of as many order events.
 
     .venv/bin/python -m bench.ingest_throughput --orders 2000 --http-workers 8
@@ -29,9 +30,8 @@ from psycopg import sql
 
 from bench.report import Measurement, Report, Stopwatch, load_average
 from ingest.core.api_keys import dev_key
-from ingest.core.envelope import EventEnvelope
 from ingest.core.outbox import outbox_table
-from ingest.core.relay import RelaySources, open_relay, relay_documents, relay_outbox, relay_pass
+from ingest.core.relay import drain_outbox, open_relay, project_all, relay_documents, relay_outbox, relay_pass
 from ingest.core.relay_producer import PRODUCER_BATCHING, open_producer
 from ingest.ecommerce.commands import OrderLine, PlaceOrder, RegisterCustomer, UpsertProduct
 from ingest.ecommerce.context import open_context
@@ -41,6 +41,10 @@ from ingest.ecommerce.service import handle
 from lakehouse.settings import PROJECT_ROOT, Settings, load_settings
 
 DURABLE = "baseline: bare PostgreSQL INSERT + commit, logged table, WAL flushed"
+BARE_KAFKA = "baseline: bare kafka-python producer, relay's batching, same envelopes"
+RELAY = "relay: outbox → Kafka (+ Cassandra view), clients open"
+RELAY_KAFKA_ONLY = "relay without the Cassandra projection"
+RELAY_BATCH = 500  # the relay's default batch (`lakehouse <domain> relay --batch-size`)
 
 
 def order(prefix: str, run: str, customer_id: str, number: int) -> PlaceOrder:
@@ -88,7 +92,7 @@ def bench_service(settings: Settings, run: str, customer_id: str, count: int, re
         fetch_metadata(producer)
         with Stopwatch() as relayed:
             events = drain_outbox(sources, producer)
-    report.add(Measurement("relay: outbox → Kafka (+ Cassandra view), clients open", events, relayed.seconds, "events"))
+    report.add(Measurement(RELAY, events, relayed.seconds, "events", compare_to=BARE_KAFKA, notes=relayed.cpu_note))
     report.add(Measurement("end to end: order placed and on Kafka", count, placed.seconds + relayed.seconds, "orders"))
     bench_relay_parts(settings, run, customer_id, count, report)
 
@@ -103,7 +107,8 @@ def fetch_metadata(producer: KafkaProducer) -> None:
 def bench_relay_parts(settings: Settings, run: str, customer_id: str, count: int, report: Report) -> None:
     """Where the relay's time goes: ``count`` more orders drained with the Cassandra projection left out (sends,
     acks and marks only, as the bare producer baseline does plus the outbox bookkeeping), then the same events
-    projected on their own, so the view ends complete. The two add up to the relay above."""
+    projected on their own, so the view ends complete, with the CPU time this process spent on it: the relay
+    pays that on the same interpreter (one GIL) as its sends."""
     with open_context(settings, actor="bench") as ctx:
         for number in range(count):
             handle(order(f"{run}-split", run, customer_id, number), ctx)
@@ -122,11 +127,14 @@ def bench_relay_parts(settings: Settings, run: str, customer_id: str, count: int
                 )
             ]
         with Stopwatch() as projected:
-            for start in range(0, len(texts), 500):  # the relay's batch size
-                for project in sources.projections:
-                    project(texts[start : start + 500])
-    report.add(Measurement("relay without the Cassandra projection", events, sent.seconds, "events"))
-    report.add(Measurement("Cassandra projection alone, same events", len(texts), projected.seconds, "events"))
+            for start in range(0, len(texts), RELAY_BATCH):
+                for wait in project_all(sources.projections, texts[start : start + RELAY_BATCH]):
+                    wait()
+    report.add(
+        Measurement(RELAY_KAFKA_ONLY, events, sent.seconds, "events", compare_to=BARE_KAFKA, notes=sent.cpu_note)
+    )
+    view = "Cassandra projection alone, same events"
+    report.add(Measurement(view, len(texts), projected.seconds, "events", compare_to="", notes=projected.cpu_note))
 
 
 def free_port() -> int:
@@ -167,7 +175,8 @@ def bench_http(
     post_orders(run, customer_id, count, clients, workers, report, APP)
     with Stopwatch() as relayed:
         relay_pass(settings, open_relay_sources)
-    report.add(Measurement(f"relay of the HTTP orders ({clients} clients)", count, relayed.seconds, "orders"))
+    what = f"relay of the HTTP orders ({clients} clients)"
+    report.add(Measurement(what, count, relayed.seconds, "orders", compare_to=BARE_KAFKA))
 
 
 def post_orders(
@@ -206,18 +215,24 @@ def post_orders(
         app.wait(timeout=30)
 
 
-def bench_bare_kafka(settings: Settings, run: str, count: int, report: Report) -> None:
-    """The same producer factory and batching as the relay (`PRODUCER_BATCHING`), sending ready envelope bytes:
-    what the relay would do with no database, no projection and no bookkeeping."""
-    payload = order(run, run, "c", 0).model_dump(mode="json")
-    # A throwaway topic shaped like the domain's (3 partitions), deleted afterwards.
-    topic = f"bench.{run}"
+def bench_bare_kafka(settings: Settings, run: str, report: Report) -> None:
+    """The same producer factory and batching as the relay (`PRODUCER_BATCHING`), sending the envelopes the relay
+    published for this run's orders, byte for byte with their keys: what the relay would do with no database, no
+    projection and no bookkeeping."""
+    with psycopg.connect(settings.postgres_url) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT message_key, envelope FROM {} WHERE message_key LIKE %s ORDER BY id").format(
+                outbox_table("ecommerce")
+            ),
+            (f"{run}-o%",),
+        ).fetchall()
+    messages = [(key.encode(), envelope.encode()) for key, envelope in rows]
+    topic = f"bench.{run}"  # a throwaway topic shaped like the orders topic (as many partitions), deleted after
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-    envelopes = [EventEnvelope("ecommerce.order.placed", 1, f"o{number}", payload) for number in range(count)]
-    messages = [(envelope.key.encode(), envelope.to_json()) for envelope in envelopes]
     try:
         with open_producer(settings, "bench-bare-producer") as producer:
+            partitions = len(producer.partitions_for(CONTRACT.entities["orders"]))
+            admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
             producer.partitions_for(topic)  # metadata fetched before timing, as a running relay has it
             with Stopwatch() as watch:
                 for key, value in messages:
@@ -227,23 +242,9 @@ def bench_bare_kafka(settings: Settings, run: str, count: int, report: Report) -
         admin.delete_topics([topic])
         admin.close()
     batching = ", ".join(f"{name}={value}" for name, value in PRODUCER_BATCHING.items())
-    report.add(
-        Measurement(
-            "baseline: bare kafka-python producer, relay's batching",
-            count,
-            watch.seconds,
-            "events",
-            is_baseline=True,
-            notes=batching,
-        )
-    )
-
-
-def drain_outbox(sources: RelaySources, producer: KafkaProducer) -> int:
-    total = 0
-    while (sent := relay_outbox(sources, producer)) > 0:
-        total += sent
-    return total
+    size = sum(len(value) for _, value in messages) / max(len(messages), 1)
+    notes = f"{batching}; the relay's envelopes, {size:.0f} bytes on average; {partitions} partitions; {watch.cpu_note}"
+    report.add(Measurement(BARE_KAFKA, len(messages), watch.seconds, "events", is_baseline=True, notes=notes))
 
 
 def bench_product_relay(settings: Settings, run: str, count: int, report: Report) -> None:
@@ -314,11 +315,11 @@ def main() -> None:
         "ingest_throughput", {"orders": args.orders, "http_workers": args.http_workers, "products": args.products}
     )
     load_before = load_average()
-    print(f"run {run}: baselines first, then the app", flush=True)
-    bench_bare_kafka(settings, run, args.orders, report)
+    print(f"run {run}: PostgreSQL's baselines first, then the app, then the bare producer", flush=True)
     bench_bare_postgres(settings, run, args.orders, report)
     customer_id = seed_customer_and_product(settings, run)
     bench_service(settings, run, customer_id, args.orders, report)
+    bench_bare_kafka(settings, run, report)  # sends what the relay just published
     bench_http(settings, run, customer_id, args.orders, args.http_workers, args.app_workers, report)
     bench_product_relay(settings, run, args.products, report)
     report.parameters |= {"load_average_before": load_before, "load_average_after": load_average()}

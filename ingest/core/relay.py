@@ -15,6 +15,12 @@ published. Events the domain's contract lists as ``notifications`` also go to NA
 (`notification_publisher.py`) once Kafka acked them and before they are marked sent. Stores without transactions
 across documents (MongoDB) keep an event inside the document it describes; such a domain adds a `DocumentEvents`
 source, drained the same way and marked sent in bulk.
+A running relay (`relay_pass`, `run_relay`) drains the outbox with two batches in flight (`drain_outbox`): the
+next batch is claimed (its own connection and transaction; the first batch's rows are locked, so it gets the rows
+after them), sent and projected while the broker still acknowledges the one before, which is then marked and
+committed. Waiting for acks was a fifth of the relay's time at 2,000-row batches. A key that failed in one batch
+stays unmarked in the next one too, and after a failure nothing more is claimed until both are settled: a retry
+then publishes the key's events again in their order.
 Per-key order holds with one relay; with several, a crash-and-retry can reorder a key's events across passes.
 """
 
@@ -23,19 +29,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from importlib import import_module
-from typing import Protocol
+from typing import Any, Protocol
 
 from kafka import KafkaProducer
-from psycopg import sql
+from psycopg import Connection, sql
 from psycopg_pool import ConnectionPool
 
 from ingest.core.notification_publisher import declared_notifications, open_publisher
 from ingest.core.outbox import outbox_table
-from ingest.core.relay_producer import Message, PublishError, await_acks, open_producer, publishable, send_all
+from ingest.core.relay_producer import (
+    Message,
+    PublishError,
+    Sent,
+    await_acks,
+    await_sent,
+    open_producer,
+    publishable,
+    send_all,
+)
 from lakehouse.settings import Settings
 
 __all__ = ["PublishError", "open_producer"]  # the producer side lives in relay_producer.py; callers import it here
@@ -60,8 +76,21 @@ class DocumentEvents(Protocol):
         """Mark these published events sent, all at once (they are in the order ``pending`` returned them)."""
 
 
-# Called with the envelope texts of each outbox batch, before it is marked sent.
+# Called with the envelope texts of each outbox batch, before it is marked sent. A projection that writes
+# asynchronously returns a callable that waits for its writes (and raises if one failed): the relay calls it just
+# before marking the batch sent, so the store's round trips overlap the next batch's sends. Any other result is
+# ignored.
 Projection = Callable[[list[str]], object]
+
+
+def project_all(projections: Sequence[Projection], texts: list[str]) -> list[Callable[[], object]]:
+    """Hand ``texts`` to every projection; returns the waits of those that write asynchronously."""
+    waits = []
+    for project in projections:
+        result = project(texts)
+        if callable(result):
+            waits.append(result)
+    return waits
 
 
 @dataclass(frozen=True)
@@ -110,8 +139,8 @@ def deliver(
     """Send the batch, project it while the broker acknowledges, then notify what was acknowledged."""
     sent = send_all(producer, messages)
     texts = [text for *_, text in messages]
-    for project in projections:
-        project(texts)
+    for wait in project_all(projections, texts):
+        wait()
     errors = await_acks(producer, sent)
     marks = publishable([key for _, key, _ in messages], errors)
     if notify is not None:
@@ -145,6 +174,95 @@ def relay_outbox(
     return len(ids)
 
 
+@dataclass
+class _InFlight:
+    """A claimed outbox batch, sent and projected, its transaction still open (closing ``held`` commits it)."""
+
+    conn: Connection[Any]
+    rows: list[Any]
+    sent: list[Sent]
+    projecting: list[Callable[[], object]]  # waits of the projections still writing
+    held: ExitStack
+
+    def abort(self) -> None:
+        """Roll back: the rows stay unsent and a later pass publishes them again."""
+        aborted = RuntimeError("relay batch abandoned")
+        self.held.__exit__(RuntimeError, aborted, None)
+
+
+def _claim_and_send(
+    sources: RelaySources, producer: KafkaProducer, table: sql.Identifier, batch_size: int
+) -> _InFlight | None:
+    with ExitStack() as held:
+        conn = held.enter_context(sources.pool.connection())
+        held.enter_context(conn.transaction())
+        rows = conn.execute(sql.SQL(CLAIM).format(table), (batch_size,)).fetchall()
+        if not rows:
+            return None
+        messages = [(topic, key, text) for _, topic, key, text in rows]
+        sent = send_all(producer, messages)
+        waits = project_all(sources.projections, [text for *_, text in messages])
+        return _InFlight(conn, rows, sent, waits, held.pop_all())
+
+
+def _settle(
+    batch: _InFlight,
+    sources: RelaySources,
+    table: sql.Identifier,
+    failed_keys: set[str],
+    after_publish: Callable[[], None] | None,
+) -> tuple[int, list[tuple[Message, BaseException]]]:
+    """Wait for the batch's own acks, notify and mark what may be marked, commit; returns (marked, failures)."""
+    for wait in batch.projecting:
+        wait()
+    errors = await_sent(batch.sent)
+    messages = [(topic, key, text) for _, topic, key, text in batch.rows]
+    marks = publishable([key for _, key, _ in messages], errors, failed_keys)
+    if sources.notify is not None:
+        sources.notify([text for (*_, text), marked in zip(messages, marks, strict=True) if marked])
+    if after_publish is not None:
+        after_publish()  # tests simulate a crash here: published, not yet marked sent
+    ids = [row[0] for row, marked in zip(batch.rows, marks, strict=True) if marked]
+    if ids:
+        batch.conn.execute(sql.SQL(MARK_SENT).format(table), (ids,))
+    batch.held.close()
+    failures = [(message, error) for message, error in zip(messages, errors, strict=True) if error is not None]
+    return len(ids), failures
+
+
+def drain_outbox(
+    sources: RelaySources,
+    producer: KafkaProducer,
+    batch_size: int = 500,
+    after_publish: Callable[[], None] | None = None,
+) -> int:
+    """Publish every outbox row unsent now, batch after batch, the next one sent while the previous one's acks
+    come in (see the module's docstring); returns how many were marked sent. Raises `PublishError` once both
+    batches in flight are settled if any message failed; on any other error the unsettled batches roll back."""
+    table = outbox_table(sources.domain)
+    published, failed_keys = 0, set[str]()
+    failures: list[tuple[Message, BaseException]] = []
+    flight: deque[_InFlight] = deque()
+    try:
+        while True:
+            claimed = None if failures else _claim_and_send(sources, producer, table, batch_size)
+            if claimed is not None:
+                flight.append(claimed)
+            if not flight:
+                break
+            if claimed is None or len(flight) > 1:
+                marked, failed = _settle(flight[0], sources, table, failed_keys, after_publish)
+                flight.popleft()
+                published += marked
+                failures += failed
+    finally:
+        for batch in flight:
+            batch.abort()
+    if failures:
+        raise PublishError(failures)
+    return published
+
+
 def relay_documents(
     documents: DocumentEvents,
     producer: KafkaProducer,
@@ -170,11 +288,20 @@ def relay_once(
     batch_size: int = 500,
     after_publish: Callable[[], None] | None = None,
 ) -> int:
-    """One pass over the domain's outbox and its document-held events; returns how many were published."""
+    """One batch of the domain's outbox and of each document source; returns how many were published."""
     sent = relay_outbox(sources, producer, batch_size, after_publish)
     return sent + sum(
         relay_documents(docs, producer, batch_size, after_publish, sources.notify) for docs in sources.documents
     )
+
+
+def relay_pending(sources: RelaySources, producer: KafkaProducer, batch_size: int = 500) -> int:
+    """Everything pending now: the outbox drained with two batches in flight, then each document source."""
+    sent = drain_outbox(sources, producer, batch_size)
+    for docs in sources.documents:
+        while (published := relay_documents(docs, producer, batch_size, notify=sources.notify)) > 0:
+            sent += published
+    return sent
 
 
 @contextmanager
@@ -201,7 +328,7 @@ def relay_pass(
     """Publish everything pending now, pass after pass until none is left; returns how many events."""
     total = 0
     with open_relay(settings, open_sources, notifications) as (sources, producer):
-        while (sent := relay_once(sources, producer, batch_size)) > 0:
+        while (sent := relay_pending(sources, producer, batch_size)) > 0:
             total += sent
     return total
 
@@ -220,7 +347,7 @@ def run_relay(
         log.info("%s outbox relay started (batch %d, poll %.1fs)", sources.domain, batch_size, poll_interval_s)
         while not stop.is_set():
             try:
-                sent = relay_once(sources, producer, batch_size)
+                sent = relay_pending(sources, producer, batch_size)
             except Exception:  # a broker, database or projection hiccup: the rows stay unsent, retry after a pause
                 log.exception("relay pass failed; retrying in %.1fs", 5 * poll_interval_s)
                 stop.wait(5 * poll_interval_s)

@@ -9,6 +9,7 @@ so that a retry publishes that key's events in their order again (`publishable`)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -79,10 +80,25 @@ def await_acks(producer: KafkaProducer, sent: Sequence[Sent], timeout_s: float =
     return [item if isinstance(item, BaseException) else (item.exception if item.is_done else unacked) for item in sent]
 
 
-def publishable(keys: Sequence[str], errors: Sequence[BaseException | None]) -> list[bool]:
+def await_sent(sent: Sequence[Sent], timeout_s: float = 30.0) -> list[BaseException | None]:
+    """Like `await_acks`, but waits only for these messages, not for what was sent after them (a pipelined relay
+    has the next batch in flight meanwhile)."""
+    deadline = time.monotonic() + timeout_s
+    for item in sent:
+        if isinstance(item, FutureRecordMetadata) and not item.is_done:
+            with suppress(KafkaError):  # its error is read from the future below; a timeout leaves it not done
+                item.get(timeout=max(0.0, deadline - time.monotonic()))
+    unacked = KafkaTimeoutError(f"no acknowledgement within {timeout_s}s")
+    return [item if isinstance(item, BaseException) else (item.exception if item.is_done else unacked) for item in sent]
+
+
+def publishable(
+    keys: Sequence[str], errors: Sequence[BaseException | None], failed_keys: set[str] | None = None
+) -> list[bool]:
     """Which messages may be marked sent: acknowledged, and no earlier message of the same key failed (marking a
-    later one would let it overtake the failed one, which a retry publishes after it)."""
-    failed_keys: set[str] = set()
+    later one would let it overtake the failed one, which a retry publishes after it). ``failed_keys`` carries the
+    keys that failed in an earlier batch still unmarked (it is updated with this batch's)."""
+    failed_keys = set() if failed_keys is None else failed_keys
     marks = []
     for key, error in zip(keys, errors, strict=True):
         if error is not None:

@@ -6,8 +6,8 @@ Cassandra outage leaves the row unsent, so the next relay pass publishes and pro
 idempotent (same event id, same key, same cells), so the view converges without repair. Writing Cassandra from
 the request handler instead would be a dual write: a PostgreSQL rollback after a Cassandra write (or the reverse)
 would leave the two disagreeing with nothing to reconcile them. The relay projects a batch while Kafka acknowledges
-it: the rows are committed orders, so projecting one whose send then fails is harmless (it stays unsent and is
-projected again).
+it (`project_async`: the writes are awaited only before the batch is marked sent): the rows are committed orders, so
+projecting one whose send then fails is harmless (it stays unsent and is projected again).
 
 A batch's rows of one partition (a customer's month) go as one unlogged batch, a single mutation of that
 partition; rows of different partitions stay separate requests, as Cassandra wants. The driver speaks protocol v4:
@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -80,11 +80,20 @@ class OrdersByCustomer:
 
     def project(self, envelope_texts: list[str]) -> int:
         """Upsert the rows of the order.placed envelopes among ``envelope_texts``; returns how many."""
+        return self.project_async(envelope_texts)()
+
+    def project_async(self, envelope_texts: list[str]) -> Callable[[], int]:
+        """Start the upserts; returns a wait that raises if one failed and otherwise says how many rows. The relay
+        waits only before marking the batch sent, so Cassandra's round trips overlap its next sends."""
         rows = [row for row in map(projection_row, envelope_texts) if row is not None]
         futures = [self._session.execute_async(statement) for statement in self._statements(rows)]
-        for future in futures:
-            future.result()
-        return len(rows)
+
+        def wait() -> int:
+            for future in futures:
+                future.result()
+            return len(rows)
+
+        return wait
 
     def _statements(self, rows: list[tuple[Any, ...]]) -> Iterator[Statement]:
         by_partition: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)

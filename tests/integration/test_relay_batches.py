@@ -1,5 +1,6 @@
 """The kit relay's batch path on the real stack: a message Kafka refuses mid-batch stays unsent with its key's later
-events while the rest are marked; product events are marked sent in bulk (in chunks FerretDB answers); a relay
+events while the rest are marked, also when the next batch is already in flight (the pipelined drain); a drain
+killed between batches rolls back what it had not marked and the next one publishes it; product events are marked sent in bulk (in chunks FerretDB answers); a relay
 killed after publishing product events publishes them again, never loses one."""
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 from pymongo import MongoClient
 
-from ingest.core.relay import PublishError, RelaySources, open_producer, open_relay, relay_documents, relay_outbox
+from ingest.core.relay import (
+    OpenSources,
+    PublishError,
+    RelaySources,
+    drain_outbox,
+    open_producer,
+    open_relay,
+    relay_documents,
+    relay_outbox,
+)
 from ingest.ecommerce import catalog
 from ingest.ecommerce.commands import UpsertProduct
 from ingest.ecommerce.contract import ProductUpsertedV1, build_event
@@ -75,6 +85,16 @@ def add_rows(pool: ConnectionPool, schema: str, topic: str, rows: list[tuple[str
     return event_ids
 
 
+def scratch_sources(schema: str, pool: ConnectionPool) -> OpenSources:
+    """The relay's sources for the scratch outbox alone (no projections, documents or notifications)."""
+
+    @contextmanager
+    def open_sources(_: Settings) -> Iterator[RelaySources]:
+        yield RelaySources(schema, pool)
+
+    return open_sources
+
+
 def unsent(pool: ConnectionPool, schema: str) -> set[str]:
     query = sql.SQL("SELECT event_id::text FROM {} WHERE sent_at IS NULL").format(sql.Identifier(schema, "outbox"))
     with pool.connection() as conn:
@@ -104,11 +124,7 @@ def test_a_refused_message_stays_unsent_with_its_keys_later_events_and_a_retry_r
     rows = [("a", "a1"), ("b", TOO_LARGE), ("a", "a2"), ("b", "b2"), ("c", "c1")]
     a1, b1, a2, b2, c1 = add_rows(scratch_outbox, unique_name, topic, rows)
 
-    @contextmanager
-    def open_sources(_: Settings) -> Iterator[RelaySources]:
-        yield RelaySources(unique_name, scratch_outbox)
-
-    with open_relay(stack_settings, open_sources, frozenset()) as (sources, producer):
+    with open_relay(stack_settings, scratch_sources(unique_name, scratch_outbox), frozenset()) as (sources, producer):
         with pytest.raises(PublishError, match="1 message.*'b'"):
             relay_outbox(sources, producer)
         assert unsent(scratch_outbox, unique_name) == {b1, b2}  # b2 was acknowledged, yet waits behind b1
@@ -132,6 +148,66 @@ def test_a_refused_message_stays_unsent_with_its_keys_later_events_and_a_retry_r
     # b2 went out early once; its last copy, the one the relay marked, comes after b1.
     b_events = [event for key, event in log if key == "b"]
     assert b_events[-2:] == [b1, b2] and b1 not in b_events[:-2]
+
+
+def test_a_refusal_in_a_pipelined_drain_holds_back_its_keys_events_in_the_batch_already_in_flight(
+    stack_settings: Settings, scratch_outbox: ConnectionPool, topic: str, unique_name: str
+) -> None:
+    # Batches of two: [a1, b1], [a2, b2], [c1, c2]. The second is claimed and sent before b1's refusal is known.
+    rows = [("a", "a1"), ("b", TOO_LARGE), ("a", "a2"), ("b", "b2"), ("c", "c1"), ("c", "c2")]
+    a1, b1, a2, b2, c1, c2 = add_rows(scratch_outbox, unique_name, topic, rows)
+
+    with open_relay(stack_settings, scratch_sources(unique_name, scratch_outbox), frozenset()) as (sources, producer):
+        with pytest.raises(PublishError, match="1 message.*'b'"):
+            drain_outbox(sources, producer, batch_size=2)
+        # b2 was in flight and acknowledged, yet waits behind b1; nothing was claimed after the failure.
+        assert unsent(scratch_outbox, unique_name) == {b1, b2, c1, c2}
+        with scratch_outbox.connection() as conn:  # the cause fixed
+            conn.execute(
+                sql.SQL("UPDATE {} SET envelope = %s WHERE event_id = %s").format(
+                    sql.Identifier(unique_name, "outbox")
+                ),
+                (json.dumps({"event_id": b1}), b1),
+            )
+        assert drain_outbox(sources, producer, batch_size=2) == 4
+    assert unsent(scratch_outbox, unique_name) == set()
+
+    log = on_kafka(stack_settings, topic)
+    assert {event for _, event in log} == {a1, b1, a2, b2, c1, c2}
+    assert [event for key, event in log if key == "a"] == [a1, a2]
+    assert [event for key, event in log if key == "c"] == [c1, c2]
+    b_events = [event for key, event in log if key == "b"]
+    assert b_events[-2:] == [b1, b2] and b1 not in b_events[:-2]
+
+
+def test_a_drain_killed_between_batches_rolls_back_the_unmarked_ones_and_the_next_drain_publishes_them(
+    stack_settings: Settings, scratch_outbox: ConnectionPool, topic: str, unique_name: str
+) -> None:
+    event_ids = add_rows(scratch_outbox, unique_name, topic, [(f"k{n % 3}", f"e{n}") for n in range(10)])
+    settled = 0
+
+    def crash_at_the_second_batch() -> None:
+        nonlocal settled
+        settled += 1
+        if settled == 2:
+            raise SimulatedCrash("killed after publishing the second batch, before marking it")
+
+    with open_relay(stack_settings, scratch_sources(unique_name, scratch_outbox), frozenset()) as (sources, producer):
+        with pytest.raises(SimulatedCrash):
+            drain_outbox(sources, producer, batch_size=4, after_publish=crash_at_the_second_batch)
+        # The first batch was marked and committed; the second (published) and the third (in flight) were not.
+        assert unsent(scratch_outbox, unique_name) == set(event_ids[4:])
+        # Both connections went back to the pool (it holds two): the next drain gets them and finishes the rest.
+        assert drain_outbox(sources, producer, batch_size=4) == 6
+    assert unsent(scratch_outbox, unique_name) == set()
+    log = on_kafka(stack_settings, topic)
+    assert {event for _, event in log} == set(event_ids)
+    for key in ("k0", "k1", "k2"):
+        mine = [event for k, event in log if k == key]
+        expected = [event for n, event in enumerate(event_ids) if f"k{n % 3}" == key]
+        assert list(dict.fromkeys(mine)) == expected  # first copies in the outbox's order
+        republished = [event for event in expected if event in event_ids[4:]]
+        assert mine[-len(republished) :] == republished  # and the republished tail again in that order
 
 
 def product_events(products, count: int) -> list[str]:  # noqa: ANN001 - a pymongo collection
