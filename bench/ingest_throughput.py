@@ -13,6 +13,7 @@ bench/results/ingest_throughput.json.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from psycopg import sql
 
-from bench.report import Measurement, Report, Stopwatch, load_average
+from bench.report import Measurement, Report, Stopwatch, load_average, machine_busy_seconds
 from ingest.core.api_keys import dev_key
 from ingest.core.outbox import outbox_table
 from ingest.core.relay import drain_outbox, open_relay, project_all, relay_documents, relay_outbox, relay_pass
@@ -196,6 +197,7 @@ def post_orders(
             ) as client,
             Stopwatch() as posted,
         ):
+            busy_before = machine_busy_seconds()
 
             def post(number: int) -> None:
                 body = order(f"{run}-http", run, customer_id, number).model_dump(mode="json")
@@ -205,11 +207,18 @@ def post_orders(
 
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 list(pool.map(post, range(count)))
+            busy = machine_busy_seconds() - busy_before
         shape = f"({clients} clients, {workers} app workers)"
         what = f"{NOOP_NAME} {shape}" if baseline else f"HTTP POST /orders {shape}"
         p50, p99 = percentile_ms(latencies, 50), percentile_ms(latencies, 99)
         compare_to = "" if baseline else f"{NOOP_NAME} {shape}"
-        report.add(Measurement(what, count, posted.seconds, "orders", compare_to=compare_to, p50_ms=p50, p99_ms=p99))
+        cores = os.cpu_count() or 1
+        notes = (
+            f"machine CPU {1000 * busy / count:.2f} ms per order (clients, app, databases), "
+            f"{busy / (cores * posted.seconds):.0%} of {cores} cores busy"
+        )
+        measured = Measurement(what, count, posted.seconds, "orders", compare_to=compare_to, p50_ms=p50, p99_ms=p99)
+        report.add(replace(measured, notes=notes))
     finally:
         app.terminate()
         app.wait(timeout=30)

@@ -94,6 +94,15 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has spent busy since boot, summed over all cores (/proc/stat:
+    everything but idle and I/O wait). The difference over a span, beside ``cores * wall``, says how full the
+    machine was: a rate whose every unit needs more CPU than the cores have to give cannot go higher."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 class Stopwatch:
     """Wall time, and this process's CPU time (all its threads) over the same span."""
 

@@ -57,6 +57,7 @@ def silver_expectations_check(
             metadata={
                 **recorded,
                 "expectations_evaluated": MetadataValue.int(outcome.evaluated),
+                "engine": MetadataValue.text(outcome.engine),
                 "expectations_failed": MetadataValue.int(len(outcome.failed)),
                 "unexpected_rows": MetadataValue.int(sum(f["unexpected_count"] or 0 for f in outcome.failed)),
                 "failed_expectations": MetadataValue.json(outcome.failed),

@@ -106,6 +106,10 @@ class RelaySources:
 
 
 OpenSources = Callable[[Settings], AbstractContextManager[RelaySources]]
+# Connections a relay's pool needs: `drain_outbox` holds one per batch in flight (two), and a projection may read
+# PostgreSQL meanwhile (social's fan-out asks for the author's followers): with two, that projection waited for a
+# connection the drain was holding until the pool timed out.
+RELAY_POOL_SIZE = 3
 
 
 def sources_in(module: str) -> OpenSources:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pymongo.collection import Collection
 
-from ingest.core.relay import RelaySources
+from ingest.core.relay import RELAY_POOL_SIZE, RelaySources
 from ingest.ecommerce import catalog
 from ingest.ecommerce.context import open_context
 from ingest.ecommerce.contract import DOMAIN
@@ -35,7 +35,7 @@ class CatalogEvents:
 def open_relay_sources(settings: Settings) -> Iterator[RelaySources]:
     """Every client a relay pass needs, opened together and closed together."""
     with (
-        open_context(settings, actor="relay", pool_size=2) as ctx,
+        open_context(settings, actor="relay", pool_size=RELAY_POOL_SIZE) as ctx,
         open_orders_by_customer(settings) as orders_view,
     ):
         catalog.adopt_unmarked_events(ctx.products)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from ingest.core.relay import RelaySources, sources_in
+from ingest.core.relay import RELAY_POOL_SIZE, RelaySources, sources_in
 from ingest.core.relay import relay_pass as kit_relay_pass
 from ingest.social import documents, feeds, stores
 from ingest.social.context import open_context
@@ -22,7 +22,7 @@ from lakehouse.settings import Settings
 
 @contextmanager
 def open_relay_sources(settings: Settings) -> Iterator[RelaySources]:
-    with open_context(settings, actor="relay", pool_size=2) as ctx:
+    with open_context(settings, actor="relay", pool_size=RELAY_POOL_SIZE) as ctx:
         assert ctx.views is not None
 
         def followers(user_id: str) -> list[str]:

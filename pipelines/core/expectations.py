@@ -59,11 +59,19 @@ def not_negative(column: str) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0)
 
 
+# Up to this many rows a suite runs on pandas, over the columns it reads collected once: Great Expectations computes
+# every metric of every expectation as Spark jobs, ~3 s for the ten expectations of silver orders on 3,000 rows (warm
+# session) against ~0.3 s for the same suite and rows on pandas, the collect included. Above it, Spark: the driver
+# would hold the table.
+PANDAS_MAX_ROWS = 200_000
+
+
 @dataclass(frozen=True)
 class Validation:
     success: bool
     evaluated: int
     failed: list[dict[str, object]]  # one entry per failed expectation: which, on what, how many rows
+    engine: str = "spark"  # what Great Expectations ran on: "pandas" (a small table) or "spark"
 
 
 def _context() -> gx.data_context.AbstractDataContext:
@@ -93,20 +101,48 @@ def _failure(result: object) -> dict[str, object]:
     }
 
 
-def validate(frame: DataFrame, name: str, expectations: list[gxe.Expectation]) -> Validation:
-    """Run ``expectations`` on a Spark DataFrame; what failed, with unexpected counts and a few values."""
+def columns_read(expectations: list[gxe.Expectation]) -> list[str] | None:
+    """The columns a suite reads, in order; None when one of its expectations names none (it reads the table)."""
+    columns: list[str] = []
+    for expectation in expectations:
+        kwargs = expectation.configuration.kwargs
+        named = [kwargs["column"]] if "column" in kwargs else list(kwargs.get("column_list") or [])
+        if not named:
+            return None
+        columns += [column for column in named if column not in columns]
+    return columns
+
+
+def validate(
+    frame: DataFrame, name: str, expectations: list[gxe.Expectation], pandas_max_rows: int = PANDAS_MAX_ROWS
+) -> Validation:
+    """Run ``expectations`` on a Spark DataFrame (on pandas when it has at most ``pandas_max_rows`` rows, see
+    ``PANDAS_MAX_ROWS``); what failed, with unexpected counts and a few values."""
     import great_expectations as gx
 
     context = _context()
-    batch = context.data_sources.add_spark(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    columns = columns_read(expectations)
+    small = pandas_max_rows > 0 and frame.limit(pandas_max_rows + 1).count() <= pandas_max_rows
+    if small:
+        data: object = (frame.select(*columns) if columns else frame).toPandas()
+        source = context.data_sources.add_pandas(name)
+    else:
+        data, source = frame, context.data_sources.add_spark(name)
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-    result = batch.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
+    result = batch.get_batch(batch_parameters={"dataframe": data}).validate(suite)
     failed = [_failure(r) for r in result.results if not r.success]
-    return Validation(success=result.success, evaluated=len(result.results), failed=failed)
+    engine = "pandas" if small else "spark"
+    return Validation(success=result.success, evaluated=len(result.results), failed=failed, engine=engine)
 
 
-def validate_silver(frame: DataFrame, table: str, expectations: Callable[[], list[gxe.Expectation]]) -> Validation:
-    return validate(frame, f"silver_{table}", expectations())
+def validate_silver(
+    frame: DataFrame,
+    table: str,
+    expectations: Callable[[], list[gxe.Expectation]],
+    pandas_max_rows: int = PANDAS_MAX_ROWS,
+) -> Validation:
+    return validate(frame, f"silver_{table}", expectations(), pandas_max_rows)
 
 
 def suite_fingerprint(expectations: list[gxe.Expectation]) -> str:
