@@ -47,7 +47,6 @@ from ingest.core.relay_producer import (
     PublishError,
     Sent,
     await_acks,
-    await_sent,
     open_producer,
     publishable,
     send_all,
@@ -136,19 +135,16 @@ class Delivery:
 def deliver(
     producer: KafkaProducer,
     messages: Sequence[Message],
-    projections: Sequence[Projection] = (),
     notify: Projection | None = None,
     after_publish: Callable[[], None] | None = None,
 ) -> Delivery:
-    """Send the batch, project it while the broker acknowledges, then notify what was acknowledged."""
+    """Send the batch, wait for its acks, then notify what was acknowledged (document-held events; the outbox goes
+    through `drain_outbox`'s steps, which project it too and keep its transaction open meanwhile)."""
     sent = send_all(producer, messages)
-    texts = [text for *_, text in messages]
-    for wait in project_all(projections, texts):
-        wait()
-    errors = await_acks(producer, sent)
+    errors = await_acks(sent)
     marks = publishable([key for _, key, _ in messages], errors)
     if notify is not None:
-        notify([text for text, marked in zip(texts, marks, strict=True) if marked])
+        notify([text for (*_, text), marked in zip(messages, marks, strict=True) if marked])
     if after_publish is not None:
         after_publish()  # tests simulate a crash here: published, not yet marked sent
     failures = [(message, error) for message, error in zip(messages, errors, strict=True) if error is not None]
@@ -162,20 +158,19 @@ def relay_outbox(
     after_publish: Callable[[], None] | None = None,
 ) -> int:
     """Publish one claimed batch of the outbox and mark what may be marked in one statement; raises `PublishError`
-    (after committing those marks) if any message failed."""
+    (after committing those marks) if any message failed. `drain_outbox`'s steps, one batch at a time."""
     table = outbox_table(sources.domain)
-    with sources.pool.connection() as conn:
-        with conn.transaction():
-            rows = conn.execute(sql.SQL(CLAIM).format(table), (batch_size,)).fetchall()
-            if not rows:
-                return 0
-            messages = [(topic, key, text) for _, topic, key, text in rows]
-            delivery = deliver(producer, messages, sources.projections, sources.notify, after_publish)
-            ids = [row[0] for row, marked in zip(rows, delivery.marks, strict=True) if marked]
-            if ids:
-                conn.execute(sql.SQL(MARK_SENT).format(table), (ids,))
-        delivery.raise_failures()
-    return len(ids)
+    batch = _claim_and_send(sources, producer, table, batch_size)
+    if batch is None:
+        return 0
+    try:
+        marked, failures = _settle(batch, sources, table, set(), after_publish)
+    except BaseException:
+        batch.abort()
+        raise
+    if failures:
+        raise PublishError(failures)
+    return marked
 
 
 @dataclass
@@ -219,7 +214,7 @@ def _settle(
     """Wait for the batch's own acks, notify and mark what may be marked, commit; returns (marked, failures)."""
     for wait in batch.projecting:
         wait()
-    errors = await_sent(batch.sent)
+    errors = await_acks(batch.sent)
     messages = [(topic, key, text) for _, topic, key, text in batch.rows]
     marks = publishable([key for _, key, _ in messages], errors, failed_keys)
     if sources.notify is not None:
@@ -278,7 +273,7 @@ def relay_documents(
     if not pending:
         return 0
     messages = [(event.topic, event.key, event.text) for event in pending]
-    delivery = deliver(producer, messages, notify=notify, after_publish=after_publish)
+    delivery = deliver(producer, messages, notify, after_publish)
     published = [event for event, marked in zip(pending, delivery.marks, strict=True) if marked]
     if published:
         documents.mark_sent(published)

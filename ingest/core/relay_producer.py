@@ -1,6 +1,6 @@
 """The relay's Kafka side: one producer tuned for batches, and a batch send that reports each message's outcome.
 
-A relay batch is sent whole (every ``send`` first, one ``flush`` after), so the producer packs many records per
+A relay batch is sent whole (every ``send`` first, then its acks awaited), so the producer packs many records per
 request; the settings that decide how many (``linger_ms``, ``batch_size``) live in ``PRODUCER_BATCHING`` and the
 benchmark's bare producer uses the very same ones. A failed message must not fail the batch blindly: the others
 were acknowledged and may be marked sent, except the later messages of a failed one's key, which stay unsent with it
@@ -72,23 +72,16 @@ def send_all(producer: KafkaProducer, messages: Sequence[Message]) -> list[Sent]
     return sent
 
 
-def await_acks(producer: KafkaProducer, sent: Sequence[Sent], timeout_s: float = 30.0) -> list[BaseException | None]:
-    """Each message's error (None: the broker acknowledged it), once everything sent is acknowledged or failed."""
-    with suppress(KafkaTimeoutError):  # what is still in flight counts as failed below; a later pass resends it
-        producer.flush(timeout=timeout_s)
-    unacked = KafkaTimeoutError(f"no acknowledgement within {timeout_s}s")
-    return [item if isinstance(item, BaseException) else (item.exception if item.is_done else unacked) for item in sent]
-
-
-def await_sent(sent: Sequence[Sent], timeout_s: float = 30.0) -> list[BaseException | None]:
-    """Like `await_acks`, but waits only for these messages, not for what was sent after them (a pipelined relay
-    has the next batch in flight meanwhile)."""
+def await_acks(sent: Sequence[Sent], timeout_s: float = 30.0) -> list[BaseException | None]:
+    """Each message's error (None: the broker acknowledged it), once each of these is acknowledged or failed. It
+    waits for these messages only, not for what was sent after them: a running relay has its next batch in flight
+    meanwhile (no ``flush``, which would wait for that one too)."""
     deadline = time.monotonic() + timeout_s
     for item in sent:
         if isinstance(item, FutureRecordMetadata) and not item.is_done:
             with suppress(KafkaError):  # its error is read from the future below; a timeout leaves it not done
                 item.get(timeout=max(0.0, deadline - time.monotonic()))
-    unacked = KafkaTimeoutError(f"no acknowledgement within {timeout_s}s")
+    unacked = KafkaTimeoutError(f"no acknowledgement within {timeout_s}s")  # still in flight: a later pass resends
     return [item if isinstance(item, BaseException) else (item.exception if item.is_done else unacked) for item in sent]
 
 

@@ -6,8 +6,8 @@ Cassandra outage leaves the row unsent, so the next relay pass publishes and pro
 idempotent (same event id, same key, same cells), so the view converges without repair. Writing Cassandra from
 the request handler instead would be a dual write: a PostgreSQL rollback after a Cassandra write (or the reverse)
 would leave the two disagreeing with nothing to reconcile them. The relay projects a batch while Kafka acknowledges
-it (`project_async`: the writes are awaited only before the batch is marked sent): the rows are committed orders, so
-projecting one whose send then fails is harmless (it stays unsent and is projected again).
+it (`project` starts the writes; they are awaited only before the batch is marked sent): the rows are committed
+orders, so projecting one whose send then fails is harmless (it stays unsent and is projected again).
 
 A batch's rows of one partition (a customer's month) go as one unlogged batch, a single mutation of that
 partition; rows of different partitions stay separate requests, as Cassandra wants. The driver speaks protocol v4:
@@ -78,13 +78,10 @@ class OrdersByCustomer:
         self._upsert = session.prepare(UPSERT)
         self._select = session.prepare(SELECT)
 
-    def project(self, envelope_texts: list[str]) -> int:
-        """Upsert the rows of the order.placed envelopes among ``envelope_texts``; returns how many."""
-        return self.project_async(envelope_texts)()
-
-    def project_async(self, envelope_texts: list[str]) -> Callable[[], int]:
-        """Start the upserts; returns a wait that raises if one failed and otherwise says how many rows. The relay
-        waits only before marking the batch sent, so Cassandra's round trips overlap its next sends."""
+    def project(self, envelope_texts: list[str]) -> Callable[[], int]:
+        """Start upserting the rows of the order.placed envelopes among ``envelope_texts``; returns a wait that
+        raises if one failed and otherwise says how many rows. The relay waits only before marking the batch sent,
+        so Cassandra's round trips overlap its next sends."""
         rows = [row for row in map(projection_row, envelope_texts) if row is not None]
         futures = [self._session.execute_async(statement) for statement in self._statements(rows)]
 

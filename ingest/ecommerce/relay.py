@@ -40,5 +40,5 @@ def open_relay_sources(settings: Settings) -> Iterator[RelaySources]:
     ):
         catalog.adopt_unmarked_events(ctx.products)
         yield RelaySources(
-            DOMAIN, ctx.pool, projections=(orders_view.project_async,), documents=(CatalogEvents(ctx.products),)
+            DOMAIN, ctx.pool, projections=(orders_view.project,), documents=(CatalogEvents(ctx.products),)
         )
