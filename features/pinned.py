@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from pipelines.core import table_log
+
 
 @dataclass(frozen=True)
 class PinnedTable:
@@ -20,7 +22,7 @@ class PinnedTable:
 def read_pinned(spark: SparkSession, path: str) -> PinnedTable:
     if not DeltaTable.isDeltaTable(spark, path):
         raise ValueError(f"{path} is not a Delta table (has its pipeline run?)")
-    version = DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+    version = table_log.latest_version(path)
     frame = spark.read.format("delta").option("versionAsOf", version).load(path)
     return PinnedTable(path, int(version), frame)
 

@@ -41,7 +41,7 @@ def silver_expectations_check(
     def _check(context: AssetCheckExecutionContext, lakehouse: LakehouseResource) -> AssetCheckResult:
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)
         path, suite = lake.silver(table), expectations()
-        (table_id, version), fingerprint = current_version(spark, path), suite_fingerprint(suite)
+        (table_id, version), fingerprint = current_version(path), suite_fingerprint(suite)
         recorded = {
             "table_id": MetadataValue.text(table_id),
             "table_version": MetadataValue.int(version),

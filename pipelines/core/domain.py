@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.core.contract import DomainContract
+from pipelines.core import table_log
 from pipelines.core.flow import SilverFlow
 from pipelines.core.tables import DomainLake
 
@@ -79,7 +80,7 @@ def built_from(spark: SparkSession, lake: DomainLake, table: GoldTable) -> str |
         path = lake.silver(name)
         if not DeltaTable.isDeltaTable(spark, path):
             return None
-        versions[name] = DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+        versions[name] = table_log.latest_version(path)
     package = Path(inspect.getfile(table.build)).parent
     code = hashlib.sha256(b"".join(file.read_bytes() for file in sorted(package.glob("*.py")))).hexdigest()
     return json.dumps({"silver_versions": versions, "code": code[:16]}, sort_keys=True)
@@ -88,7 +89,7 @@ def built_from(spark: SparkSession, lake: DomainLake, table: GoldTable) -> str |
 def last_built_from(spark: SparkSession, path: str) -> str | None:
     if not DeltaTable.isDeltaTable(spark, path):
         return None
-    return DeltaTable.forPath(spark, path).history(1).select("userMetadata").first()[0]
+    return table_log.last_commit(path).get("userMetadata")
 
 
 def refresh_gold(spark: SparkSession, lake: DomainLake, name: str, table: GoldTable) -> str:
@@ -130,8 +131,7 @@ def refresh_gold_days(
         writer = writer.option("replaceWhere", f"{column} >= '{first.isoformat()}' AND {column} < '{end.isoformat()}'")
     writer.save(path)
     # The commit's own count: no second pass over the rows.
-    metrics = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()[0]
-    return int(metrics.get("numOutputRows", 0))
+    return int(table_log.last_commit(path).get("operationMetrics", {}).get("numOutputRows", 0))
 
 
 def days_in(spark: SparkSession, path: str, column: str) -> list[date]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+
+from pipelines.core import table_log
 
 
 class LazyModule:
@@ -152,11 +153,10 @@ def suite_fingerprint(expectations: list[gxe.Expectation]) -> str:
     return hashlib.sha256(json.dumps(configurations, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def current_version(spark: SparkSession, path: str) -> tuple[str, int]:
+def current_version(path: str) -> tuple[str, int]:
     """The Delta table's id (fixed when it was created: another table at the same path, or in another lake, has
     another) and latest version, from its log (no data is read)."""
-    table = DeltaTable.forPath(spark, path)
-    return str(table.detail().select("id").first()[0]), int(table.history(1).select("version").first()[0])
+    return table_log.table_id(path), table_log.latest_version(path)
 
 
 def version_frame(spark: SparkSession, path: str, version: int) -> DataFrame:

@@ -19,6 +19,8 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from pipelines.core import table_log
+
 
 def nullable(data_type: T.DataType) -> T.DataType:
     """``data_type`` with every field, element and value nullable: the schema a DataFrame write would store."""
@@ -56,9 +58,10 @@ def one_per_key(rows: DataFrame, keys: Sequence[str], newest_first_by: Sequence[
     return ranked.filter(F.col("_rank") == 1).drop("_rank")
 
 
-def has_no_rows(spark: SparkSession, path: str) -> bool:
-    """True when the Delta table at ``path`` has no data files (read from its log: no data is scanned)."""
-    return DeltaTable.forPath(spark, path).detail().select("numFiles").first()[0] == 0
+def has_no_rows(path: str) -> bool:
+    """True when the Delta table at ``path`` has no data files (read from its log: no data is scanned, no Spark job:
+    ``DeltaTable.detail()`` took 0.1–0.7 s a call, once per table and batch)."""
+    return table_log.has_no_files(path)
 
 
 def append_rows(path: str, rows: DataFrame, count: int) -> int:
@@ -106,7 +109,7 @@ def insert_new(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[s
     Keys already unique in the batch (the usual case of at-least-once delivery) skip the deduplication."""
     counts = key_counts(rows, keys)
     source = rows.dropDuplicates(list(keys)) if counts.repeated else rows
-    if has_no_rows(spark, path):
+    if has_no_rows(path):
         return append_rows(path, source, counts.keys)
     table = DeltaTable.forPath(spark, path)
     merge = table.alias("t").merge(with_table_columns(table, source).alias("s"), _on(keys))
@@ -117,7 +120,7 @@ def upsert_latest(spark: SparkSession, path: str, rows: DataFrame, keys: Sequenc
     """Current state: insert new keys, replace a row only with a strictly newer one (older replays are ignored)."""
     counts = key_counts(rows, keys)
     source = one_per_key(rows, keys, [newer_by]) if counts.repeated else rows
-    if has_no_rows(spark, path):
+    if has_no_rows(path):
         return append_rows(path, source, counts.keys)
     newer = f"s.`{newer_by}` > t.`{newer_by}` OR t.`{newer_by}` IS NULL"
     table = DeltaTable.forPath(spark, path)

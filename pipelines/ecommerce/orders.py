@@ -19,7 +19,7 @@ def _read(spark: SparkSession, path: str) -> DataFrame:
 
 def apply_status_changes(spark: SparkSession, orders_path: str, changes_path: str, touched: DataFrame) -> int:
     """Give each touched order (``order_id`` rows) its latest status, when newer than the one it shows."""
-    if has_no_rows(spark, changes_path):  # no status change has ever landed: nothing to apply, no join to run
+    if has_no_rows(changes_path):  # no status change has ever landed: nothing to apply, no join to run
         return 0
     changes = _read(spark, changes_path).join(touched.select("order_id").distinct(), "order_id", "left_semi")
     latest = one_per_key(changes, ["order_id"], ["changed_at", "occurred_at"])

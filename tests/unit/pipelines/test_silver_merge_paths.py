@@ -37,7 +37,7 @@ def test_a_new_table_is_empty_opens_with_the_base_protocol_and_takes_nulls(spark
     ensure_table(spark, path, SCHEMA)  # a second call changes nothing
     detail = DeltaTable.forPath(spark, path).detail().first()
     assert (detail.numFiles, detail.minReaderVersion, detail.minWriterVersion) == (0, 1, 2)
-    assert has_no_rows(spark, path) and _operations(spark, path) == ["CREATE TABLE"]
+    assert has_no_rows(path) and _operations(spark, path) == ["CREATE TABLE"]
     # Stored as a DataFrame write would store it: every column nullable, so later appends are not refused.
     assert all(field.nullable for field in spark.read.format("delta").load(path).schema.fields)
 
@@ -47,7 +47,7 @@ def test_insert_new_appends_into_an_empty_table_then_merges_only_new_keys(spark,
     ensure_table(spark, path, SCHEMA)
     first = spark.createDataFrame([("e1", "o1", 1, _at(1)), ("e1", "o1", 1, _at(1)), ("e2", "o2", 1, _at(2))], SCHEMA)
     assert insert_new(spark, path, first, ("order_id", "line_number")) == 2  # the duplicate dropped
-    assert not has_no_rows(spark, path)
+    assert not has_no_rows(path)
     again = spark.createDataFrame([("e1", "o1", 1, _at(1)), ("e3", "o3", 1, _at(3))], SCHEMA)
     assert insert_new(spark, path, again, ("order_id", "line_number")) == 1
     assert insert_new(spark, path, again, ("order_id", "line_number")) == 0
