@@ -22,7 +22,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from assets.core.keys import table_key
 from assets.resources import LakehouseResource
 from pipelines.core.domain import DomainLakehouse
-from pipelines.core.expectations import current_version, suite_fingerprint, validate, version_frame
+from pipelines.core.expectations import current_version, suite_fingerprint, validate_version
 from pipelines.core.tables import domain_lake
 
 if TYPE_CHECKING:  # Great Expectations is imported when a check runs, not when the code location loads
@@ -51,7 +51,7 @@ def silver_expectations_check(
         if earlier is not None:
             context.log.info(f"silver {table} v{version} passed this suite in run {earlier}: not validated again")
             return AssetCheckResult(passed=True, metadata={**recorded, "passed_in_run": MetadataValue.text(earlier)})
-        outcome = validate(version_frame(spark, path, version), f"silver_{table}", suite)
+        outcome = validate_version(spark, path, version, f"silver_{table}", suite)
         return AssetCheckResult(
             passed=outcome.success,
             metadata={

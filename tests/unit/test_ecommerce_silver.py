@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ingest.core.envelope import EventEnvelope
 from ingest.ecommerce import contract as ev
-from pipelines.core.expectations import PANDAS_MAX_ROWS, validate_silver
+from pipelines.core.expectations import PANDAS_MAX_ROWS, validate_silver, validate_version
 from pipelines.core.incremental import run_silver_flow
 from pipelines.core.parse import split_events
 from pipelines.core.tables import DomainLake
@@ -240,6 +240,20 @@ def test_order_status_and_chargeback_whatever_the_arrival_order(spark, lake):
     assert row.chargeback_filed_at == datetime(2026, 3, 4, 10, 0)
 
 
+# What the orders suite finds in the tests' bad rows below (a null amount or token is not judged).
+BAD_ORDERS_FAIL = {
+    ("expect_column_values_to_be_unique", "order_id"): 2,
+    ("expect_column_values_to_not_be_null", "customer_id"): 1,
+    ("expect_column_values_to_be_between", "amount"): 1,
+    ("expect_column_values_to_be_in_set", "status"): 1,
+    ("expect_column_values_to_match_regex", "card_last4"): 1,
+}
+
+
+def failures(outcome) -> dict[tuple[str, str], int]:
+    return {(f["expectation"], f["on"]): f["unexpected_count"] for f in outcome.failed}
+
+
 # A small table is validated on pandas (the default); 0 forces Spark, which larger tables get: both must judge alike.
 @pytest.mark.parametrize(("pandas_max_rows", "engine"), [(PANDAS_MAX_ROWS, "pandas"), (0, "spark")])
 def test_silver_expectations_name_what_failed(spark, pandas_max_rows, engine):
@@ -257,12 +271,27 @@ def test_silver_expectations_name_what_failed(spark, pandas_max_rows, engine):
     outcome = validate_silver(
         spark.createDataFrame(bad, schema), "orders", SILVER_EXPECTATIONS["orders"], pandas_max_rows
     )
-    failed = {(f["expectation"], f["on"]): f["unexpected_count"] for f in outcome.failed}
     assert not outcome.success and outcome.engine == engine
-    assert failed == {
-        ("expect_column_values_to_be_unique", "order_id"): 2,
-        ("expect_column_values_to_not_be_null", "customer_id"): 1,
-        ("expect_column_values_to_be_between", "amount"): 1,
-        ("expect_column_values_to_be_in_set", "status"): 1,
-        ("expect_column_values_to_match_regex", "card_last4"): 1,  # a null amount or token is not judged
-    }
+    assert failures(outcome) == BAD_ORDERS_FAIL
+
+
+# What a check runs: the table read as of one version, by delta-rs into pandas when small, else on Spark (0 forces
+# it). Both judge the version asked for, not the newest, and alike.
+@pytest.mark.parametrize(("pandas_max_rows", "engine"), [(PANDAS_MAX_ROWS, "pandas"), (0, "spark")])
+def test_a_table_version_is_judged_alike_read_by_delta_rs_or_spark(spark, tmp_path, pandas_max_rows, engine):
+    schema = "order_id string, event_id string, customer_id string, amount decimal(18,2), currency string, card_token string, card_last4 string, status string, placed_at timestamp"
+    at = datetime(2026, 3, 1, 10, 0)
+    good = ("o1", "e1", "c1", Decimal("10.00"), "EUR", "a" * 64, "1111", "paid", at)
+    path = str(tmp_path / "orders")
+    spark.createDataFrame([good], schema).write.format("delta").save(path)
+    bad = [
+        ("o1", "e2", None, Decimal("0.00"), "EUR", "a" * 64, "1111", "lost", at),
+        ("o3", "e3", "c3", None, "EUR", None, "12", "paid", None),
+    ]
+    spark.createDataFrame(bad, schema).write.format("delta").mode("append").save(path)
+    suite = SILVER_EXPECTATIONS["orders"]
+    first = validate_version(spark, path, 0, "silver_orders", suite(), pandas_max_rows)
+    assert first.success and first.engine == engine
+    second = validate_version(spark, path, 1, "silver_orders", suite(), pandas_max_rows)
+    assert not second.success and second.engine == engine
+    assert failures(second) == BAD_ORDERS_FAIL
