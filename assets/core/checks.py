@@ -22,7 +22,8 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from assets.core.keys import table_key
 from assets.resources import LakehouseResource
 from pipelines.core.domain import DomainLakehouse
-from pipelines.core.expectations import current_version, suite_fingerprint, validate_version
+from pipelines.core.expectations import suite_fingerprint, validate_version
+from pipelines.core.table_log import id_and_version
 from pipelines.core.tables import domain_lake
 
 if TYPE_CHECKING:  # Great Expectations is imported when a check runs, not when the code location loads
@@ -41,7 +42,7 @@ def silver_expectations_check(
     def _check(context: AssetCheckExecutionContext, lakehouse: LakehouseResource) -> AssetCheckResult:
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)
         path, suite = lake.silver(table), expectations()
-        (table_id, version), fingerprint = current_version(path), suite_fingerprint(suite)
+        (table_id, version), fingerprint = id_and_version(path), suite_fingerprint(suite)
         recorded = {
             "table_id": MetadataValue.text(table_id),
             "table_version": MetadataValue.int(version),

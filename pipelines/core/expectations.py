@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
-from pipelines.core import table_log
 from pipelines.core.inventory import arrow_dataset, row_count
 
 
@@ -173,12 +172,6 @@ def suite_fingerprint(expectations: list[gxe.Expectation]) -> str:
     version only while its suite is the same."""
     configurations = [expectation.configuration.to_json_dict() for expectation in expectations]
     return hashlib.sha256(json.dumps(configurations, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def current_version(path: str) -> tuple[str, int]:
-    """The Delta table's id (fixed when it was created: another table at the same path, or in another lake, has
-    another) and latest version, from its log (no data is read)."""
-    return table_log.table_id(path), table_log.latest_version(path)
 
 
 def version_frame(spark: SparkSession, path: str, version: int) -> DataFrame:

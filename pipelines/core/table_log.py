@@ -14,9 +14,11 @@ from typing import Any
 from deltalake import DeltaTable
 
 
-def table_id(path: str) -> str:
-    """The id the table got when it was created: another table at the same path, or in another lake, has another."""
-    return DeltaTable(path).metadata().id
+def id_and_version(path: str) -> tuple[str, int]:
+    """The id the table got when it was created (another table at the same path, or in another lake, has another)
+    and its latest version: together they name the rows a check judged."""
+    table = DeltaTable(path)
+    return table.metadata().id, table.version()
 
 
 def latest_version(path: str) -> int:

@@ -10,7 +10,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.core.merge import has_no_rows, one_per_key, rows_changed
+from pipelines.core import table_log
+from pipelines.core.merge import one_per_key, rows_changed
 
 
 def _read(spark: SparkSession, path: str) -> DataFrame:
@@ -19,7 +20,7 @@ def _read(spark: SparkSession, path: str) -> DataFrame:
 
 def apply_status_changes(spark: SparkSession, orders_path: str, changes_path: str, touched: DataFrame) -> int:
     """Give each touched order (``order_id`` rows) its latest status, when newer than the one it shows."""
-    if has_no_rows(changes_path):  # no status change has ever landed: nothing to apply, no join to run
+    if table_log.has_no_files(changes_path):  # no status change has ever landed: nothing to apply, no join to run
         return 0
     changes = _read(spark, changes_path).join(touched.select("order_id").distinct(), "order_id", "left_semi")
     latest = one_per_key(changes, ["order_id"], ["changed_at", "occurred_at"])

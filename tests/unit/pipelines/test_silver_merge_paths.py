@@ -11,7 +11,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
-from pipelines.core.merge import ensure_table, has_no_rows, insert_new, upsert_latest
+from pipelines.core.merge import ensure_table, insert_new, upsert_latest
+from pipelines.core.table_log import has_no_files
 
 SCHEMA = T.StructType(
     [
@@ -37,7 +38,7 @@ def test_a_new_table_is_empty_opens_with_the_base_protocol_and_takes_nulls(spark
     ensure_table(spark, path, SCHEMA)  # a second call changes nothing
     detail = DeltaTable.forPath(spark, path).detail().first()
     assert (detail.numFiles, detail.minReaderVersion, detail.minWriterVersion) == (0, 1, 2)
-    assert has_no_rows(path) and _operations(spark, path) == ["CREATE TABLE"]
+    assert has_no_files(path) and _operations(spark, path) == ["CREATE TABLE"]
     # Stored as a DataFrame write would store it: every column nullable, so later appends are not refused.
     assert all(field.nullable for field in spark.read.format("delta").load(path).schema.fields)
 
@@ -47,7 +48,7 @@ def test_insert_new_appends_into_an_empty_table_then_merges_only_new_keys(spark,
     ensure_table(spark, path, SCHEMA)
     first = spark.createDataFrame([("e1", "o1", 1, _at(1)), ("e1", "o1", 1, _at(1)), ("e2", "o2", 1, _at(2))], SCHEMA)
     assert insert_new(spark, path, first, ("order_id", "line_number")) == 2  # the duplicate dropped
-    assert not has_no_rows(path)
+    assert not has_no_files(path)
     again = spark.createDataFrame([("e1", "o1", 1, _at(1)), ("e3", "o3", 1, _at(3))], SCHEMA)
     assert insert_new(spark, path, again, ("order_id", "line_number")) == 1
     assert insert_new(spark, path, again, ("order_id", "line_number")) == 0

@@ -22,8 +22,9 @@ def _spark_view(spark, path: str) -> tuple[str, int, str | None, dict[str, str],
 def _log_view(path: str) -> tuple[str, int, str | None, dict[str, str], bool]:
     last = table_log.last_commit(path)
     metrics = {key: str(value) for key, value in (last.get("operationMetrics") or {}).items()}
-    version = table_log.latest_version(path)
-    return table_log.table_id(path), version, last.get("userMetadata"), metrics, table_log.has_no_files(path)
+    table_id, version = table_log.id_and_version(path)
+    assert table_log.latest_version(path) == version
+    return table_id, version, last.get("userMetadata"), metrics, table_log.has_no_files(path)
 
 
 def test_the_log_read_by_delta_rs_answers_as_spark_does(spark, tmp_path) -> None:
