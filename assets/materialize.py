@@ -18,7 +18,17 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from dagster import AssetSelection, DagsterInstance, materialize
+from dagster import (
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    JobDefinition,
+    build_reconstructable_job,
+    define_asset_job,
+    execute_job,
+)
+
+from assets.core.executor import threaded_executor
 
 # Dagster's own tags for a single-run backfill over a partition range (dagster._core.storage.tags).
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -37,23 +47,30 @@ def parse_selection(text: str) -> AssetSelection:
     return AssetSelection.from_coercible(text.split(","))
 
 
-def materialize_selection(selection: str, days: tuple[date, date] | None = None) -> bool:
-    """Run ``selection`` (Dagster's selection syntax) in this process; True when every step succeeded. The code
-    location reads the settings from the environment (``DAGSTER_HOME`` and the ``LAKEHOUSE_*`` variables)."""
-    from assets.definitions import defs
+JOB_NAME = "lakehouse_materialize"
+
+
+def selection_job(selection: str) -> JobDefinition:
+    """Every asset and check of the code location, as one job over ``selection`` with the project's executor."""
+    from assets.definitions import defs, settings
 
     everything = [*defs.assets, *defs.asset_checks]
+    executor = threaded_executor.configured({"max_concurrent": settings.dagster_max_concurrent})
+    job = define_asset_job(JOB_NAME, selection=parse_selection(selection), executor_def=executor)
+    return Definitions(jobs=[job], assets=everything, resources=defs.resources).resolve_job_def(JOB_NAME)
+
+
+def materialize_selection(selection: str, days: tuple[date, date] | None = None) -> bool:
+    """Run ``selection`` (Dagster's selection syntax) in this process; True when every step succeeded. The code
+    location reads the settings from the environment (``DAGSTER_HOME`` and the ``LAKEHOUSE_*`` variables).
+
+    Through ``execute_job``, not ``materialize``: the latter always runs one step at a time (Dagster's in-process
+    executor), where the project's executor overlaps the Spark steps (assets/core/executor.py)."""
     tags = range_tags(*days) if days else {}
+    job = build_reconstructable_job("assets.materialize", "selection_job", (selection,))
     with DagsterInstance.get() as instance:
-        result = materialize(
-            everything,
-            selection=parse_selection(selection),
-            resources=defs.resources,
-            instance=instance,
-            tags=tags,
-            raise_on_error=False,
-        )
-    return result.success
+        result = execute_job(job, instance=instance, tags=tags, raise_on_error=False)
+        return result.success
 
 
 def _day(text: str) -> date:

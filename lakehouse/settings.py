@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     spark_master: str = "local[*]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = Field(default=4, ge=1)
+    # Dagster steps of a run in flight at once, sharing its Spark session (assets/core/executor.py): the kit's small
+    # Spark jobs leave a core idle one at a time. 1 runs them in order, as Dagster's in-process executor does.
+    dagster_max_concurrent: int = Field(default=2, ge=1)
 
     mlflow_tracking_uri: str = ""
     # Where people open the MLflow UI (`lakehouse ui mlflow`): links in Dagster metadata point there.

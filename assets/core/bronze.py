@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
+from assets.core.executor import lane
 from assets.core.keys import table_key
 from assets.core.lake import table_metadata
 from assets.core.partitions import SINGLE_RUN
@@ -20,6 +21,7 @@ def bronze_asset(domain: str, entity: str, topic: str) -> AssetsDefinition:
         kinds={"spark", "delta", "kafka"},
         description=f"Every record published to {topic}, raw and exactly once, with its Kafka position: "
         f"the replayable record of what the {domain} app said happened.",
+        op_tags=lane(f"{domain}-bronze-{entity}"),  # writes its table only
         backfill_policy=SINGLE_RUN,  # so a selection with daily gold takes a day range (assets/core/partitions)
     )
     def _bronze(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:

@@ -14,6 +14,7 @@ from dagster import (
     asset,
 )
 
+from assets.core.executor import lane
 from assets.core.keys import table_key
 from assets.core.lake import table_metadata
 from assets.core.partitions import DAILY, SINGLE_RUN, partition_days, partitioned_run, requested_days
@@ -36,6 +37,7 @@ def gold_asset(domain: str, name: str, table: GoldTable, description: str) -> As
         partitions_def=DAILY if table.day_column else None,
         backfill_policy=SINGLE_RUN,
         freshness_policy=FRESH,
+        op_tags=lane(f"{domain}-gold-{name}"),  # writes its table only
     )
     def _gold(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)

@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterator, Mapping
 
 from dagster import AssetExecutionContext, AssetsDefinition, AssetSpec, MaterializeResult, multi_asset
 
+from assets.core.executor import lane
 from assets.core.keys import table_key
 from assets.core.lake import flow_metadata, table_metadata
 from assets.core.partitions import SINGLE_RUN
@@ -33,7 +34,12 @@ def silver_flow_asset(domain: str, flow: SilverFlow, descriptions: Mapping[str, 
         for target in flow.targets
     ]
 
-    @multi_asset(name=f"{domain}_{flow.entity}_silver_flow", specs=specs, backfill_policy=SINGLE_RUN)
+    @multi_asset(
+        name=f"{domain}_{flow.entity}_silver_flow",
+        specs=specs,
+        op_tags=lane(f"{domain}-silver"),
+        backfill_policy=SINGLE_RUN,
+    )
     def _silver(context: AssetExecutionContext, lakehouse: LakehouseResource) -> Iterator[MaterializeResult]:
         spark, lake = lakehouse.spark(), domain_lake(lakehouse.settings(), domain)
         report = run_silver_flow(spark, flow, lake)

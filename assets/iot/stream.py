@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 
 from dagster import AssetExecutionContext, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from assets.core.executor import lane
 from assets.core.keys import table_key
 from assets.core.lake import flow_metadata, table_metadata
 from assets.iot.descriptions import SILVER
@@ -62,7 +63,7 @@ def telemetry_stream_asset(topics: Mapping[str, str] | None = None) -> AssetsDef
     """The stream asset; ``topics`` (entity → topic) replaces the contract's, for tests."""
     chosen = stream_topics(topics)
 
-    @multi_asset(name="iot_telemetry_stream", specs=_specs(chosen))
+    @multi_asset(name="iot_telemetry_stream", specs=_specs(chosen), op_tags=lane(f"{DOMAIN}-silver"))
     def _stream(context: AssetExecutionContext, lakehouse: LakehouseResource) -> Iterator[MaterializeResult]:
         """Kafka → bronze → silver readings and scores: what is waiting now, exactly once."""
         settings, spark = lakehouse.settings(), lakehouse.spark()

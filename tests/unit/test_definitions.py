@@ -1,6 +1,6 @@
 """The code location as Dagster loads it: one group per domain and per model, keys ``[owner, layer, table]``, one
 job, schedule and sensor per domain selecting only its own group, the maintenance assets in a group and a daily
-job of their own, resources configured once, one executor."""
+job of their own, resources configured once, one executor, and each step's lane in it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from dagster import AssetKey, Definitions
 
 from assets.core.domain import domain_assets
+from assets.core.executor import LANE_TAG, SERIAL
 from assets.ecommerce import descriptions
 from ingest.domains import DOMAINS
 from pipelines.ecommerce.lakehouse import LAKEHOUSE
@@ -55,7 +56,26 @@ def test_maintenance_is_tables_and_outbox_per_domain_run_daily_by_its_own_job(de
 def test_resources_are_configured_once_and_every_run_shares_one_process(defs) -> None:
     repository = defs.get_repository_def()
     assert set(repository.get_top_level_resources()) >= {"lakehouse", "redis"}
-    assert {job.executor_def.name for job in repository.get_all_jobs()} == {"in_process"}
+    assert {job.executor_def.name for job in repository.get_all_jobs()} == {"lakehouse_threads"}
+
+
+def test_each_bronze_topic_and_gold_table_has_a_lane_of_its_own_and_a_domain_s_silver_shares_one(defs) -> None:
+    """The executor overlaps steps of different lanes: a domain's silver flows share its quarantine table, so they
+    must not overlap; a bronze or gold step writes only its own table; model steps stay in the serial lane."""
+    lanes: dict[AssetKey, str] = {}
+    for assets_def in defs.assets:
+        for key in assets_def.keys:
+            lanes[key] = assets_def.op.tags.get(LANE_TAG, SERIAL)
+    for key, lane in lanes.items():
+        owner, layer, table = key.path
+        if owner in MODELS:
+            assert lane == SERIAL, key
+        elif layer == "silver":
+            assert lane == f"{owner}-silver", key
+        elif layer in ("bronze", "gold") and lane != f"{owner}-silver":  # IoT's telemetry stream writes its bronze
+            assert lane == f"{owner}-{layer}-{table}", key
+    bronze_and_gold = [lane for key, lane in lanes.items() if key.path[1] in ("bronze", "gold")]
+    assert len(set(bronze_and_gold)) >= len(bronze_and_gold) - 1  # unique but for the stream's bronze
 
 
 def test_the_ecommerce_factories_read_lineage_from_the_declaration() -> None:
