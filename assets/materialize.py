@@ -28,8 +28,6 @@ from dagster import (
     execute_job,
 )
 
-from assets.core.executor import threaded_executor
-
 # Dagster's own tags for a single-run backfill over a partition range (dagster._core.storage.tags).
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -52,11 +50,10 @@ JOB_NAME = "lakehouse_materialize"
 
 def selection_job(selection: str) -> JobDefinition:
     """Every asset and check of the code location, as one job over ``selection`` with the project's executor."""
-    from assets.definitions import defs, settings
+    from assets.definitions import defs
 
     everything = [*defs.assets, *defs.asset_checks]
-    executor = threaded_executor.configured({"max_concurrent": settings.dagster_max_concurrent})
-    job = define_asset_job(JOB_NAME, selection=parse_selection(selection), executor_def=executor)
+    job = define_asset_job(JOB_NAME, selection=parse_selection(selection), executor_def=defs.executor)
     return Definitions(jobs=[job], assets=everything, resources=defs.resources).resolve_job_def(JOB_NAME)
 
 

@@ -65,7 +65,6 @@ def lane_of(step: ExecutionStep) -> str:
 class _Done:
     """A worker's last word on its step: ``error`` when something outside Dagster's own handling broke."""
 
-    key: str
     error: BaseException | None = None
 
 
@@ -73,9 +72,9 @@ def _run_step(step_context: StepExecutionContext, key: str, events: queue.Queue)
     try:
         for event in dagster_event_sequence_for_step(step_context):
             events.put((key, event))
-        events.put((key, _Done(key)))
+        events.put((key, _Done()))
     except BaseException as error:  # noqa: BLE001 - handed to the main thread, which raises it
-        events.put((key, _Done(key, error)))
+        events.put((key, _Done(error)))
 
 
 def threaded_plan_iterator(
