@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from entrypoints.card_scan import domain_topics, lake_tables, scan_postgres, scan_tables, scan_topics
 from entrypoints.main_job import run_main_job, traffic_config
-from entrypoints.notebooks import NOTEBOOKS_DIR, run_notebook
+from entrypoints.notebooks import NOTEBOOKS_DIR, run_notebooks
 from features.fraud.spec import FEATURE_COLUMNS
 from ingest.core.relay import open_relay, relay_once
 from ingest.ecommerce.generator import generate, simulate
@@ -199,9 +199,11 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     # table the job wrote. Live orders, generated ones and the bulk import all passed through the app's boundary.
     assert [*scan_postgres(stack_settings), *scan_topics(stack_settings, domain_topics()), *scan_tables(written)] == []
 
-    # The notebooks, executed on what the job wrote: their figures are the tables' and the registry's.
+    # The notebooks, executed on what the job wrote, in turn in one kernel as `lakehouse notebooks run` does (its
+    # names reset between them): their figures are the tables' and the registry's.
     env = {"LAKEHOUSE_LAKE_ROOT": settings.lake_root}
-    tour = run_notebook(NOTEBOOKS_DIR / "lakehouse_tour.ipynb", settings, env)
+    names = ("lakehouse_tour", "fraud", "sentiment", "iot")
+    tour, fraud, sentiment, iot = run_notebooks([NOTEBOOKS_DIR / f"{name}.ipynb" for name in names], settings, env)
     tables = {
         "bronze": ("bronze", "ecommerce_orders"),
         "silver": ("silver", "ecommerce_orders"),
@@ -213,11 +215,9 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     assert tour.figures["categories"] == frames["gold"].select("category").distinct().count()
     assert tour.figures["revenue"] == pytest.approx(float(frames["gold"].agg(F.sum("revenue")).first()[0]))
     assert tour.images >= 1
-    fraud = run_notebook(NOTEBOOKS_DIR / "fraud.ipynb", settings, env)
     assert fraud.figures["champion_version"] == second.champion_version and fraud.figures["runs"] >= 1
     assert fraud.figures["holdout_rows"] > 0 and fraud.figures["top_feature"] in FEATURE_COLUMNS
     assert fraud.images >= 1 + (fraud.figures["holdout_frauds"] > 0)  # importance; the PR curve when fraud is there
-    sentiment = run_notebook(NOTEBOOKS_DIR / "sentiment.ipynb", settings, env)
     logged = registered_run(SENTIMENT_MODEL_NAME, second.sentiment_version).metrics
     assert sentiment.figures["champion_version"] == second.sentiment_version
     # Scored again in the notebook on the rebuilt holdout: the run's own per-source accuracies.
@@ -233,7 +233,6 @@ def test_live_and_imported_orders_land_once_through_the_main_job(stack_settings,
     assert sentiment.figures["topics"] == topics.select("topic").distinct().count() > 0
     assert sentiment.figures["rooms"] == rooms.select("room_id").distinct().count() > 0
     assert sentiment.images >= 2  # accuracy per source; topics and rooms
-    iot = run_notebook(NOTEBOOKS_DIR / "iot.ipynb", settings, env)
     chosen = registered_run(ANOMALY_MODEL_NAME, second.anomaly_version).params
     thresholds = {float(value) for key, value in chosen.items() if key.startswith("model.threshold_")}
     assert iot.figures["champion_version"] == second.anomaly_version and iot.figures["threshold"] in thresholds
