@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     spark_master: str = "local[*]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = Field(default=4, ge=1)
+    # Spark compiles Java for the expressions of every new plan (Janino). The lake's runs are many small incremental
+    # batches, where compiling costs more than the compiled code saves: off, the main job's Dagster run took 152 s
+    # against 176-183 s on (same hour, fresh lake). A backfill of millions of rows gains from it: set it true.
+    spark_codegen: bool = False
     # Dagster steps of a run in flight at once, sharing its Spark session (assets/core/executor.py): the kit's small
     # Spark jobs leave a core idle one at a time. 1 runs them in order, as Dagster's in-process executor does.
     dagster_max_concurrent: int = Field(default=2, ge=1)

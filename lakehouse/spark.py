@@ -42,6 +42,11 @@ LOCAL_CHECKPOINTS = {
 }
 
 
+# No generated code (settings.spark_codegen): expressions are interpreted, as Spark's own tests run every one of them
+# too. The factory mode is the switch the expression code generators read; whole-stage codegen has its own.
+INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+
+
 def lake_is_local(settings: Settings) -> bool:
     return urlparse(settings.lake_uri).scheme in ("", "file")
 
@@ -84,6 +89,7 @@ def spark_session(
         "spark.databricks.delta.snapshotPartitions": "2",
         **DELTA_TABLE_DEFAULTS,
         **RAW_LOCAL_FILES,
+        **({} if settings.spark_codegen else INTERPRETED),
         **(LOCAL_CHECKPOINTS if lake_is_local(settings) else {}),
         # A local driver stays on loopback rather than whatever interface the hostname resolves to.
         **(
