@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -43,8 +45,28 @@ LOCAL_CHECKPOINTS = {
 
 
 # No generated code (settings.spark_codegen): expressions are interpreted, as Spark's own tests run every one of them
-# too. The factory mode is the switch the expression code generators read; whole-stage codegen has its own.
+# too. The factory mode is the switch the expression code generators read; whole-stage codegen has its own. Both are
+# runtime settings, so a large batch can turn generated code back on for itself (:func:`generated_code`).
 INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+GENERATED = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
+
+
+@contextmanager
+def generated_code(session: SparkSession) -> Iterator[None]:
+    """Spark's generated code for the queries ``session`` runs inside, then its settings as they were. Meant for a
+    session of one's own (a streaming batch's): on a shared one the other threads' queries get it too, which changes
+    their speed, not their answers."""
+    before = {key: session.conf.get(key, None) for key in GENERATED}
+    for key, value in GENERATED.items():
+        session.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)
 
 
 def lake_is_local(settings: Settings) -> bool:

@@ -17,12 +17,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.core.contract import DomainContract
+from lakehouse.spark import GENERATED
 from pipelines.core import table_log
 from pipelines.core.flow import SilverFlow
 from pipelines.core.tables import DomainLake
 
 if TYPE_CHECKING:
     import great_expectations.expectations as gxe
+
+# A whole gold build reading at least this many silver rows runs on Spark's generated code, which its compiling then
+# pays for (200k order events, 620k silver rows: gold 7.3 s generated, 9.1 s interpreted); the schedule's and the
+# main job's builds read fewer and are interpreted.
+GOLD_GENERATED_CODE_FROM = 100_000
 
 
 @dataclass(frozen=True)
@@ -103,9 +109,22 @@ def refresh_gold(spark: SparkSession, lake: DomainLake, name: str, table: GoldTa
     inputs = built_from(spark, lake, table)
     if inputs is not None and inputs == last_built_from(spark, path):
         return path
-    writer = table.build(spark, lake).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    session = build_session(spark, lake, table) if inputs is not None else spark  # None: a silver table is missing
+    writer = table.build(session, lake).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
     writer.option("userMetadata", inputs or "").partitionBy(*table.partition_by).save(path)
     return path
+
+
+def build_session(spark: SparkSession, lake: DomainLake, table: GoldTable) -> SparkSession:
+    """The session a whole build of ``table`` runs on: the shared one, or, when the silver it reads is large, a
+    session of its own (same Spark context and settings) with Spark's generated code on (lakehouse/spark.py)."""
+    rows = sum(table_log.row_count(lake.silver(name)) for name in table.reads)
+    if rows < GOLD_GENERATED_CODE_FROM:
+        return spark
+    session = spark.newSession()
+    for key, value in GENERATED.items():
+        session.conf.set(key, value)
+    return session
 
 
 def refresh_gold_days(

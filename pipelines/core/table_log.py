@@ -33,3 +33,8 @@ def last_commit(path: str) -> dict[str, Any]:
 def has_no_files(path: str) -> bool:
     """True when the table's current snapshot has no data file (created empty, or every file removed)."""
     return not DeltaTable(path).file_uris()
+
+
+def row_count(path: str) -> int:
+    """Rows in the table's current snapshot, from its data files' footers."""
+    return DeltaTable(path).to_pyarrow_dataset().count_rows()

@@ -6,7 +6,7 @@ from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakehouse.settings import Settings
-from lakehouse.spark import INTERPRETED, spark_session
+from lakehouse.spark import GENERATED, INTERPRETED, generated_code, spark_session
 
 
 def test_the_session_interprets_expressions_unless_codegen_is_set(spark: SparkSession, settings: Settings) -> None:
@@ -42,3 +42,18 @@ def test_interpreted_and_generated_code_answer_alike(spark: SparkSession) -> Non
         for key, value in INTERPRETED.items():
             spark.conf.set(key, value)
     assert answers["interpreted"] == answers["generated"] and len(answers["generated"]) > 7
+
+
+def test_generated_code_is_on_inside_and_the_settings_return_after_even_on_error(spark: SparkSession) -> None:
+    def current() -> dict[str, str]:
+        return {key: spark.conf.get(key) for key in GENERATED}
+
+    with generated_code(spark):
+        assert current() == GENERATED
+    assert current() == INTERPRETED
+    try:
+        with generated_code(spark):
+            raise RuntimeError("a failed MERGE")
+    except RuntimeError:
+        pass
+    assert current() == INTERPRETED

@@ -10,6 +10,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse.spark import GENERATED, INTERPRETED
+from pipelines.core import domain
 from pipelines.core.domain import GoldTable, days_in, refresh_gold, refresh_gold_days
 from pipelines.core.tables import DomainLake
 
@@ -76,3 +78,21 @@ def test_only_a_daily_table_is_rebuilt_by_day(spark, tmp_path) -> None:
     lake = DomainLake("shop", lambda layer, name: str(tmp_path / layer / name), lambda layer, name: str(tmp_path))
     with pytest.raises(ValueError, match="not a daily table"):
         refresh_gold_days(spark, lake, "totals", GoldTable(_totals, ("sales",)), date(2026, 3, 1), date(2026, 3, 2))
+
+
+def test_a_build_reading_much_silver_gets_a_session_of_its_own_with_generated_code(spark, tmp_path, monkeypatch):
+    lake = DomainLake("shop", lambda layer, name: str(tmp_path / layer / name), lambda layer, name: str(tmp_path))
+    spark.createDataFrame([("a", 1), ("a", 2), ("b", 5)], "shop string, amount int").write.format("delta").save(
+        lake.silver("sales")
+    )
+    table = GoldTable(_totals, ("sales",))
+    monkeypatch.setattr(domain, "GOLD_GENERATED_CODE_FROM", 4)
+    assert domain.build_session(spark, lake, table) is spark  # 3 rows: the shared session, interpreted
+
+    monkeypatch.setattr(domain, "GOLD_GENERATED_CODE_FROM", 3)
+    own = domain.build_session(spark, lake, table)
+    assert own is not spark and own.sparkContext is spark.sparkContext
+    assert {key: own.conf.get(key) for key in GENERATED} == GENERATED
+    assert {key: spark.conf.get(key) for key in INTERPRETED} == INTERPRETED  # the shared session is untouched
+    path = refresh_gold(spark, lake, "totals", table)
+    assert {row["shop"]: row["total"] for row in spark.read.format("delta").load(path).collect()} == {"a": 3, "b": 5}
