@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 
+import psutil
 import pytest
 from ports import free_port
 
@@ -130,12 +131,19 @@ def test_external_service_is_checked_not_started(tmp_path):
     assert not stack.services[0].pid_file.exists()
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
+def _running(pid: int, within_s: float = 5.0) -> bool:
+    """Still executing ``within_s`` from now. A process that exited but that its parent has not reaped (a zombie, as
+    one caught mid-exit by ``stop``'s reap becomes) has stopped, as ``OwnedProcess.alive`` also says."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
 
 
 def test_concurrent_ups_start_one_server_not_two(settings):
